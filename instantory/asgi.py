@@ -1,0 +1,6 @@
+from django.core.asgi import get_asgi_application
+
+from instantory.startup import load_settings_or_exit
+
+load_settings_or_exit()
+application = get_asgi_application()

