@@ -11,5 +11,10 @@ os.environ.setdefault("SECRET_KEY", "instantory-test-only-secret-key")
 os.environ.setdefault("STORAGE_BACKEND", "local")
 
 from instantory.settings import *  # noqa: F403
+from instantory.settings import DATABASES
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# One test database per pytest process, so concurrent runs on the shared embedded server don't
+# collide; worker processes started by the tests are pointed at it explicitly.
+DATABASES["default"]["TEST"] = {"NAME": os.environ.get("INSTANTORY_TEST_DB", f"test_instantory_{os.getpid()}")}

@@ -3,6 +3,8 @@
 import pytest
 from model_bakery import baker
 
+pytest_plugins = ["tests.peers.vercel_blob", "tests.peers.s3", "tests.peers.celery"]
+
 
 @pytest.fixture
 def user(db):

@@ -1,0 +1,1 @@
+"""Fixtures for the celery peer (filled by its issue)."""

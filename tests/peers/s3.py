@@ -1,0 +1,1 @@
+"""Fixtures for the s3 peer (filled by its issue)."""

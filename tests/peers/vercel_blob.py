@@ -1,0 +1,1 @@
+"""Fixtures for the vercel_blob peer (filled by its issue)."""
