@@ -89,10 +89,10 @@ _main_db = env_database_url("DATABASE_URL")
 if _main_db is None:
     _main_db = {
         "ENGINE": "instantory.db",
-        "NAME": "instantory",
+        "NAME": env_str("EMBEDDED_DB_NAME", "instantory"),
         "USER": "postgres",
         "EMBEDDED_DIR": str(EMBEDDED_DB_DIR),
-        "EMBEDDED_MAIN_NAME": "instantory",
+        "EMBEDDED_MAIN_NAME": env_str("EMBEDDED_DB_NAME", "instantory"),
     }
 _main_db.setdefault("CONN_MAX_AGE", env_int("DB_CONN_MAX_AGE", 60, minimum=0))
 _main_db.setdefault("CONN_HEALTH_CHECKS", True)
@@ -167,6 +167,12 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
 FILE_UPLOAD_TEMP_DIR = None
 UPLOAD_STALE_AFTER = env_int("UPLOAD_STALE_AFTER", 900, minimum=1)  # seconds 'processing' before re-queue
 UPLOAD_MAX_ATTEMPTS = env_int("UPLOAD_MAX_ATTEMPTS", 5, minimum=1)
+# Temporary files and objects nobody refers to are removed by the sweep once older than this.
+UPLOAD_SWEEP_GRACE = env_int("UPLOAD_SWEEP_GRACE", 3600, minimum=0)
+UPLOAD_SWEEP_INTERVAL = env_int("UPLOAD_SWEEP_INTERVAL", 300, minimum=10)
+# Fault injection for the crash-safety tests only: the promotion kills its own process at this point
+# (before_upload, after_upload or after_commit). Never set it in production.
+UPLOAD_CRASH_AT = env_choice("INSTANTORY_CRASH_AT", ["", "before_upload", "after_upload", "after_commit"], "")
 
 # --- Celery --------------------------------------------------------------------------------
 CELERY_BROKER_URL = env_url("CELERY_BROKER_URL", schemes=("redis", "rediss", "memory"))
@@ -180,6 +186,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_BEAT_SCHEDULE = {
+    "sweep-uploads": {"task": "storage_app.sweep_uploads", "schedule": float(UPLOAD_SWEEP_INTERVAL)},
+}
 
 # --- REST framework ------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -188,7 +197,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "instantory.pagination.StandardPagination",
     "PAGE_SIZE": 25,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -1,6 +1,7 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from storage_app.models import UploadTracking
+from storage_app.services.uploads import upload_retry
 
 
 @admin.register(UploadTracking)
@@ -23,3 +24,12 @@ class UploadTrackingAdmin(admin.ModelAdmin):
     readonly_fields = ("created_at", "updated_at", "processing_started_at", "completed_at")
     raw_id_fields = ("owner", "inventory_item", "document")
     date_hierarchy = "created_at"
+    actions = ["retry_uploads"]
+
+    @admin.action(description="Retry the selected uploads")
+    def retry_uploads(self, request, queryset):
+        queued = sum(upload_retry(upload=upload) for upload in queryset)
+        skipped = queryset.count() - queued
+        self.message_user(request, f"{queued} upload(s) queued again.", messages.SUCCESS)
+        if skipped:
+            self.message_user(request, f"{skipped} upload(s) were already complete.", messages.WARNING)

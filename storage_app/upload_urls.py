@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from storage_app.api.uploads import UploadDetailApi, UploadListCreateApi
+
+urlpatterns = [
+    path("", UploadListCreateApi.as_view(), name="upload-list"),
+    path("<int:upload_id>/", UploadDetailApi.as_view(), name="upload-detail"),
+]

@@ -19,3 +19,22 @@ def other_user(db):
 @pytest.fixture
 def staff_user(db, django_user_model):
     return django_user_model.objects.create_superuser(username="staff", email="staff@example.com", password="pw")
+
+
+@pytest.fixture(autouse=True)
+def isolated_file_areas(settings, tmp_path):
+    """Each test gets its own temporary area and local permanent store, so leftovers never leak between tests."""
+    old_roots = {str(settings.LOCAL_STORAGE_ROOT): tmp_path / "media", str(settings.TEMP_UPLOAD_ROOT): tmp_path / "tmp"}
+    for path in old_roots.values():
+        path.mkdir()
+    storages = {}
+    for alias, config in settings.STORAGES.items():
+        options = dict(config.get("OPTIONS", {}))
+        if str(options.get("location")) in old_roots:
+            options["location"] = old_roots[str(options["location"])]
+        storages[alias] = {**config, "OPTIONS": options} if options else dict(config)
+    settings.LOCAL_STORAGE_ROOT = tmp_path / "media"
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.TEMP_UPLOAD_ROOT = tmp_path / "tmp"
+    settings.STORAGES = storages
+    return tmp_path
