@@ -50,14 +50,19 @@ def uploads_sweep(*, dry_run: bool = False, grace: int | None = None, stale_afte
     now = timezone.now()
     report = SweepReport(dry_run=dry_run)
 
-    stuck = UploadTracking.objects.filter(
-        Q(status=UploadStatus.PROCESSING, processing_started_at__lte=now - timedelta(seconds=stale_after))
-        | Q(status=UploadStatus.PENDING, updated_at__lte=now - timedelta(seconds=stale_after))
-    ).values_list("pk", flat=True)
-    for upload_id in stuck:
+    cutoff = now - timedelta(seconds=stale_after)
+    abandoned = Q(status=UploadStatus.PROCESSING, processing_started_at__lte=cutoff)
+    stuck = UploadTracking.objects.filter(abandoned | Q(status=UploadStatus.PENDING, updated_at__lte=cutoff))
+    for upload_id in stuck.order_by("pk").values_list("pk", flat=True):
         report.requeued.append(upload_id)
-        if not dry_run:
-            enqueue_promotion(upload_id)
+        if dry_run:
+            continue
+        # Declared abandoned here, under the same condition, so the next claim takes it whatever its
+        # worker's own stale threshold; a worker that finished meanwhile is not overridden.
+        UploadTracking.objects.filter(abandoned, pk=upload_id).update(
+            status=UploadStatus.PENDING, processing_started_at=None, updated_at=now
+        )
+        enqueue_promotion(upload_id)
 
     _sweep_temporary(report, grace=grace, dry_run=dry_run)
     _sweep_objects(report, storage, grace=grace, dry_run=dry_run)

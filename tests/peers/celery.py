@@ -128,13 +128,13 @@ def celery_broker(redis_url, settings):
     app.conf.update(broker_url=redis_url, task_always_eager=False)
     settings.CELERY_BROKER_URL = redis_url
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    # A fresh connection pool for the new broker.
-    app.pool.force_close_all()
+    # The app caches its producer pool per broker; drop the reference so the next send uses the new URL.
+    app._pool = None
     try:
         yield redis_url
     finally:
         app.conf.update(saved)
-        app.pool.force_close_all()
+        app._pool = None
 
 
 @pytest.fixture
