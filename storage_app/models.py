@@ -64,3 +64,21 @@ class UploadTracking(models.Model):
 
     def __str__(self) -> str:
         return f"{self.original_filename} ({self.status})"
+
+
+class PendingDeletion(models.Model):
+    """A stored file that must go but could not be deleted yet (its backend was down); the sweep retries it."""
+
+    name = models.CharField(max_length=1024, unique=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "storage_pending_deletion"
+        ordering = ["next_attempt_at", "id"]
+        indexes = [models.Index(fields=["next_attempt_at"], name="pending_deletion_due_idx")]
+
+    def __str__(self) -> str:
+        return self.name
