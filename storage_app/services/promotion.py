@@ -30,6 +30,7 @@ from documents.models import Document
 from inventory.models import InventoryItem
 from storage_app.exceptions import StorageRejected
 from storage_app.models import UploadKind, UploadStatus, UploadTracking
+from storage_app.services.deletion import files_delete_on_commit
 from storage_app.services.temporary import CHUNK_SIZE, temporary_path
 from storage_app.thumbnails import make_thumbnail
 from storage_app.validation import EXTENSIONS
@@ -205,8 +206,7 @@ def _commit(upload: UploadTracking, storage, stored_name: str, thumb: str) -> Pr
                     "updated_at",
                 ]
             )
-        if orphaned:
-            transaction.on_commit(lambda: _delete_quietly(storage, [n for n in orphaned if n]))
+        files_delete_on_commit(orphaned, storage=storage)
     return PromotionResult(status="error" if target_gone else "complete")
 
 
@@ -222,14 +222,6 @@ def _fail(upload: UploadTracking, message: str, *, retriable: bool) -> Promotion
         return PromotionResult(status="error")
     # Exponential backoff: 2, 4, 8, ... seconds, capped at five minutes.
     return PromotionResult(status="retry", retry_in=min(2.0**locked.attempts, 300.0))
-
-
-def _delete_quietly(storage, names: list[str]) -> None:
-    for name in names:
-        try:
-            storage.delete(name)
-        except Exception as exc:
-            logger.warning("could not delete replaced object %s: %s; the sweep will remove it", name, exc)
 
 
 def _enqueue_document_processing(document_id: int) -> None:

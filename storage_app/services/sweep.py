@@ -4,7 +4,8 @@
   their message was lost) are queued again;
 - temporary files that no unfinished upload refers to are removed once older than the grace period;
 - objects under inventory/ and documents/ that no item, document or unfinished upload refers to
-  are removed once older than the grace period.
+  are removed once older than the grace period;
+- deletions that failed earlier (services/deletion.py) are tried again when due.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from django.utils import timezone
 from documents.models import Document
 from inventory.models import InventoryItem
 from storage_app.models import UploadStatus, UploadTracking
+from storage_app.services.deletion import pending_deletions_retry
 from storage_app.services.temporary import temporary_root
 
 logger = logging.getLogger(__name__)
@@ -35,6 +37,8 @@ class SweepReport:
     requeued: list[int] = field(default_factory=list)
     temporary_removed: list[str] = field(default_factory=list)
     objects_removed: list[str] = field(default_factory=list)
+    deletions_retried: list[str] = field(default_factory=list)
+    deletions_failing: list[str] = field(default_factory=list)
     dry_run: bool = False
 
     def as_dict(self) -> dict:
@@ -66,7 +70,9 @@ def uploads_sweep(*, dry_run: bool = False, grace: int | None = None, stale_afte
 
     _sweep_temporary(report, grace=grace, dry_run=dry_run)
     _sweep_objects(report, storage, grace=grace, dry_run=dry_run)
-    if report.requeued or report.temporary_removed or report.objects_removed:
+    if not dry_run:
+        report.deletions_retried, report.deletions_failing = pending_deletions_retry(storage=storage)
+    if report.requeued or report.temporary_removed or report.objects_removed or report.deletions_retried:
         logger.info("sweep: %s", report.as_dict())
     return report
 
