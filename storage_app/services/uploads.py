@@ -25,12 +25,17 @@ def upload_create(
     filename: str | None = None,
     inventory_item: InventoryItem | None = None,
     document: Document | None = None,
+    promote_now: bool = False,
 ) -> UploadTracking:
     """Track a new upload and queue its promotion to permanent storage.
 
     An image without an item creates an item named after the file, a document without a
     Document row creates one, as the seed did. Anything refused raises UploadRejected and leaves
     no row, no temporary file and no object behind.
+
+    `promote_now` runs the promotion in this process right after the commit instead of queueing it,
+    for callers that must answer with the permanent location (storage_manager.store_file); the
+    path through tracking, the temporary area and the sweep is the same.
     """
     if kind not in UploadKind.values:
         raise UploadRejected(f"Unknown upload kind {kind!r}; use image or document.", code="invalid_kind")
@@ -63,10 +68,16 @@ def upload_create(
                 inventory_item=inventory_item,
                 document=document,
             )
-            transaction.on_commit(lambda: enqueue_promotion(upload.pk))
+            if not promote_now:
+                transaction.on_commit(lambda: enqueue_promotion(upload.pk))
     except BaseException:
         temporary.path.unlink(missing_ok=True)
         raise
+    if promote_now:
+        from storage_app.services.promotion import upload_promote
+
+        upload_promote(upload_id=upload.pk)
+        upload.refresh_from_db()
     return upload
 
 

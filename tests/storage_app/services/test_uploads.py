@@ -119,3 +119,14 @@ def test_another_users_item_is_refused(user, other_user, settings):
     assert list(Path(settings.TEMP_UPLOAD_ROOT).iterdir()) == []
     item.refresh_from_db()
     assert not item.image
+
+
+@pytest.mark.django_db(transaction=True)
+def test_promote_now_answers_with_the_permanent_location(celery_broker, user):
+    # A real broker and no worker: a queued upload would stay pending.
+    queued = upload_create(owner=user, file=uploaded("q.txt", b"queued"), kind="document")
+    assert UploadTracking.objects.get(pk=queued.pk).status == "pending"
+    upload = upload_create(owner=user, file=uploaded("a.txt", b"now"), kind="document", promote_now=True)
+    assert upload.status == "complete"
+    with default_storage.open(upload.permanent_name) as handle:
+        assert handle.read() == b"now"
