@@ -128,13 +128,16 @@ def celery_broker(redis_url, settings):
     app.conf.update(broker_url=redis_url, task_always_eager=False)
     settings.CELERY_BROKER_URL = redis_url
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    # The app caches its producer pool per broker; drop the reference so the next send uses the new URL.
+    # The app and its AMQP helper cache a producer pool for the broker they first saw; drop both so the
+    # next send connects to this broker (and, afterwards, the next test's).
     app._pool = None
+    app.amqp._producer_pool = None
     try:
         yield redis_url
     finally:
         app.conf.update(saved)
         app._pool = None
+        app.amqp._producer_pool = None
 
 
 @pytest.fixture
