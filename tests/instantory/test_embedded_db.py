@@ -98,20 +98,28 @@ def test_data_persists_across_restarts(data_dir):
 
 def test_killed_holder_does_not_keep_the_server_forever(data_dir):
     killed, _, _ = start_holder(data_dir)
-    os.kill(killed.pid, signal.SIGKILL)
+    server_pid = server_status(data_dir)["pid"]
+    os.kill(killed.pid, signal.SIGKILL)  # no clean-up runs in the killed process
     killed.wait(timeout=10)
-    assert server_status(data_dir)["running"], "a SIGKILL skips clean-up, so the server is orphaned"
+    assert wait_until_stopped(data_dir), "the reaper stops a server whose last user died"
+    assert not psutil.pid_exists(server_pid) or psutil.Process(server_pid).status() == psutil.STATUS_ZOMBIE
 
-    # The next user prunes the dead handle, so its own exit stops the server.
-    proc, _, _ = start_holder(data_dir)
-    release(proc)
+
+def test_reaper_waits_for_every_user(data_dir):
+    first, _, _ = start_holder(data_dir)
+    second, _, _ = start_holder(data_dir)
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait(timeout=10)
+    time.sleep(3)  # several reaper polls
+    assert server_status(data_dir)["running"], "one live user keeps the server"
+    release(second)
     assert wait_until_stopped(data_dir)
 
 
-def test_stop_command_stops_an_orphaned_server(data_dir):
-    killed, _, _ = start_holder(data_dir)
-    os.kill(killed.pid, signal.SIGKILL)
-    killed.wait(timeout=10)
+def test_stop_command_stops_a_running_server(data_dir):
+    holder, _, _ = start_holder(data_dir)
     assert stop_server(data_dir) is True
     assert not server_status(data_dir)["running"]
     assert stop_server(data_dir) is False
+    release(holder)  # its own clean-up finds the server already stopped and exits normally
+    assert holder.returncode == 0
