@@ -48,6 +48,11 @@ test: install-dev system-test-deps
 	$(BIN)/python manage.py makemigrations --check --dry-run --settings=instantory.settings_test
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# The benchmark suite (README): rewrites docs/benchmarks.md. BENCH_ARGS='--only memory,api' narrows it.
+bench: install-dev
+	@command -v wrk >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
