@@ -1,0 +1,59 @@
+"""Streaming a stored file to a client from whichever backend holds it, in constant memory."""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+
+from django.http import FileResponse, Http404
+from rest_framework import status
+from rest_framework.response import Response
+
+
+def stored_file_response(
+    field_file,
+    *,
+    filename: str | None = None,
+    content_type: str | None = None,
+    as_attachment: bool = False,
+) -> FileResponse:
+    """A FileResponse reading `field_file` chunk by chunk; Http404 when there is no file or it is gone.
+
+    Content-Disposition carries `filename` (RFC 6266: `filename*=utf-8''…` for non-ASCII names).
+    StorageUnavailable from the backend propagates so the caller can answer 503.
+    """
+    if not field_file or not field_file.name:
+        raise Http404("No file is stored here yet.")
+    try:
+        handle = field_file.storage.open(field_file.name, "rb")
+    except FileNotFoundError:
+        raise Http404("The stored file is missing.") from None
+    response = FileResponse(
+        handle,
+        as_attachment=as_attachment,
+        filename=filename or PurePosixPath(field_file.name).name,
+        content_type=content_type or None,
+    )
+    # Owner-checked content: no shared cache may keep it.
+    response["Cache-Control"] = "private, max-age=0"
+    return response
+
+
+class StreamedResponseApiMixin:
+    """For APIViews that answer with a file or a stream rather than rendered data.
+
+    Content negotiation is forced, so a client asking for `image/png` or `text/csv` gets the file,
+    not a 406; errors are still rendered with the first renderer (JSON).
+    """
+
+    def perform_content_negotiation(self, request, force=False):
+        return super().perform_content_negotiation(request, force=True)
+
+
+def storage_unavailable_response() -> Response:
+    """503 with a Retry-After when no backend holding the file answers now."""
+    response = Response(
+        {"detail": "The storage holding this file is unavailable; try again shortly."},
+        status=status.HTTP_503_SERVICE_UNAVAILABLE,
+    )
+    response["Retry-After"] = "30"
+    return response
