@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from documents.api.documents import DocumentDetailApi, DocumentDownloadApi, DocumentListCreateApi
+
+urlpatterns = [
+    path("", DocumentListCreateApi.as_view(), name="document-list"),
+    path("<int:document_id>/", DocumentDetailApi.as_view(), name="document-detail"),
+    path("<int:document_id>/download", DocumentDownloadApi.as_view(), name="document-download"),
+]

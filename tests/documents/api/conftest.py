@@ -1,0 +1,32 @@
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from rest_framework.test import APIClient
+
+from documents.models import Document
+from tests.storage_app.files import PDF_BYTES
+
+
+@pytest.fixture
+def api(user):
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def other_api(other_user):
+    client = APIClient()
+    client.force_authenticate(other_user)
+    return client
+
+
+@pytest.fixture
+def stored_document(user):
+    """A document whose file is already in the default storage (no pipeline run)."""
+    document = Document.objects.create(
+        owner=user, title="Supplier contract", content_type="application/pdf", size=len(PDF_BYTES)
+    )
+    document.file.name = default_storage.save(f"documents/{user.pk}/1/contract.pdf", ContentFile(PDF_BYTES))
+    document.save()
+    return document
