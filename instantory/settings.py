@@ -210,6 +210,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # No call to the public spec validator: the docs work offline.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # Upload and document-processing statuses share one value set: one enum in the schema.
+    "ENUM_NAME_OVERRIDES": {"StatusEnum": "storage_app.models.UploadStatus"},
 }
 
 # --- security (production) -----------------------------------------------------------------

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
@@ -32,6 +32,8 @@ LIST_PARAMETERS = [
     OpenApiParameter(
         "ordering",
         str,
+        many=True,
+        explode=False,
         description="Comma-separated fields, `-` for descending: " + ", ".join(ORDERING_FIELDS) + ".",
         enum=[*ORDERING_FIELDS, *(f"-{field}" for field in ORDERING_FIELDS)],
     ),
@@ -100,7 +102,9 @@ def _get_or_404(request, document_id: int) -> Document:
 
 class DocumentListCreateApi(APIView):
     parser_classes = [MultiPartParser, FormParser]
+    pagination_class = api_settings.DEFAULT_PAGINATION_CLASS
 
+    @extend_schema_serializer(component_name="DocumentCreateInput")
     class InputSerializer(serializers.Serializer):
         """Unknown fields are ignored (DRF's behaviour)."""
 
@@ -122,7 +126,7 @@ class DocumentListCreateApi(APIView):
             documents = document_list(owner=request.user, filters=request.query_params)
         except InvalidFilters as exc:
             raise as_field_errors(exc) from None
-        paginator = api_settings.DEFAULT_PAGINATION_CLASS()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(documents, request, view=self)
         data = DocumentOutputSerializer(page, many=True, context={"request": request}).data
         return paginator.get_paginated_response(data)

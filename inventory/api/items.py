@@ -31,6 +31,8 @@ LIST_PARAMETERS = [
     OpenApiParameter(
         "ordering",
         str,
+        many=True,
+        explode=False,
         description="Comma-separated fields, `-` for descending: " + ", ".join(ORDERING_FIELDS) + ".",
         enum=[*ORDERING_FIELDS, *(f"-{field}" for field in ORDERING_FIELDS)],
     ),
@@ -128,6 +130,7 @@ def _get_or_404(request, item_id: int) -> InventoryItem:
 
 class InventoryItemListCreateApi(APIView):
     parser_classes = [JSONParser, MultiPartParser, FormParser]
+    pagination_class = api_settings.DEFAULT_PAGINATION_CLASS
 
     @extend_schema(parameters=LIST_PARAMETERS, responses=InventoryItemOutputSerializer(many=True))
     def get(self, request):
@@ -135,7 +138,7 @@ class InventoryItemListCreateApi(APIView):
             items = inventory_item_list(owner=request.user, filters=request.query_params)
         except InvalidFilters as exc:
             raise as_field_errors(exc) from None
-        paginator = api_settings.DEFAULT_PAGINATION_CLASS()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(items, request, view=self)
         data = InventoryItemOutputSerializer(page, many=True, context={"request": request}).data
         return paginator.get_paginated_response(data)
