@@ -38,8 +38,13 @@ def document_create(
     )
     document.full_clean(exclude=["owner", "file", "checksum"])
     document.save()
-    upload_create(owner=owner, file=file, kind=UploadKind.DOCUMENT, document=document)
+    document_attach_file(document=document, file=file)
     return document
+
+
+def document_attach_file(*, document: Document, file):
+    """Track `file` as the document's (new) content; the old file goes once the new one is stored."""
+    return upload_create(owner=document.owner, file=file, kind=UploadKind.DOCUMENT, document=document)
 
 
 @transaction.atomic
