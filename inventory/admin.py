@@ -46,9 +46,7 @@ class InventoryItemAdmin(admin.ModelAdmin):
         "name",
         "owner",
         "category",
-        "material",
         "retail_price",
-        "import_cost",
         "upload_status",
         "updated_at",
     )
