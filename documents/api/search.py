@@ -1,0 +1,83 @@
+"""GET /api/documents/search: semantic (or hybrid) search over the requesting user's documents."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from documents.embedders import EmbedderError
+from documents.selectors.search import K_MAX, MODES, QUERY_MAX_LENGTH, document_search
+
+RETRY_AFTER_SECONDS = "30"
+
+
+class DocumentSearchApi(APIView):
+    @extend_schema_serializer(component_name="DocumentSearchInput")
+    class InputSerializer(serializers.Serializer):
+        q = serializers.CharField(max_length=QUERY_MAX_LENGTH, help_text="What to look for, in your own words.")
+        k = serializers.IntegerField(
+            min_value=1, max_value=K_MAX, default=10, help_text="How many documents to return at most."
+        )
+        mode = serializers.ChoiceField(
+            choices=MODES,
+            required=False,
+            help_text="`semantic` (meaning only) or `hybrid` (meaning fused with full-text word matches).",
+        )
+
+    @extend_schema_serializer(component_name="DocumentSearchHit")
+    class HitSerializer(serializers.Serializer):
+        document_id = serializers.IntegerField(source="document.id")
+        title = serializers.CharField(source="document.title")
+        category = serializers.CharField(source="document.category")
+        content_type = serializers.CharField(source="document.content_type")
+        score = serializers.FloatField(help_text="Ranking score: cosine similarity, or the fused rank in hybrid mode.")
+        similarity = serializers.FloatField(help_text="Cosine similarity of the best chunk to the query (-1 to 1).")
+        snippet = serializers.CharField(help_text="The best-matching passage.")
+        chunk_index = serializers.IntegerField(help_text="Position of that passage among the document's chunks.")
+        matching_chunks = serializers.IntegerField(help_text="How many of its chunks were among the candidates.")
+        url = serializers.SerializerMethodField()
+
+        def get_url(self, hit) -> str:
+            return self.context["request"].build_absolute_uri(reverse("document-detail", args=[hit.document.id]))
+
+    @extend_schema_serializer(component_name="DocumentSearchOutput")
+    class OutputSerializer(serializers.Serializer):
+        query = serializers.CharField()
+        mode = serializers.ChoiceField(choices=MODES)
+        model = serializers.CharField(help_text="The embedding model the query was compared with.")
+        results = serializers.SerializerMethodField()
+
+        def get_results(self, results) -> list[dict]:
+            return DocumentSearchApi.HitSerializer(results.results, many=True, context=self.context).data
+
+    @extend_schema(
+        operation_id="documents_search",
+        parameters=[InputSerializer],
+        responses={
+            200: OutputSerializer,
+            400: OpenApiResponse(description="A missing or invalid `q`, `k` or `mode`, named per field."),
+            503: OpenApiResponse(description="The embedding service is unavailable; retry later."),
+        },
+    )
+    def get(self, request):
+        payload = self.InputSerializer(data=request.query_params)
+        payload.is_valid(raise_exception=True)
+        query = payload.validated_data["q"]
+        try:
+            results = document_search(
+                owner=request.user,
+                query=query,
+                k=payload.validated_data["k"],
+                mode=payload.validated_data.get("mode"),
+            )
+        except EmbedderError as exc:
+            response = Response(
+                {"detail": f"Search is unavailable: the query could not be embedded ({exc})."},
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            )
+            response["Retry-After"] = RETRY_AFTER_SECONDS
+            return response
+        return Response(self.OutputSerializer(results, context={"request": request}).data)

@@ -1,0 +1,204 @@
+"""Plain text out of a stored document: PDF (pypdf), DOCX (python-docx), plain text and Markdown.
+
+Every way a file can fail to give text (empty, damaged, encrypted, not the type it claims, text
+only in images) raises ExtractionError with a sentence meant for the document's owner; the
+caller records it and leaves the file alone. Nothing here writes to the file.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+import zipfile
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import BinaryIO
+
+logger = logging.getLogger(__name__)
+
+PDF = "application/pdf"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+PLAIN = "text/plain"
+MARKDOWN = "text/markdown"
+SUFFIX_KINDS = {
+    ".pdf": PDF,
+    ".docx": DOCX,
+    ".txt": PLAIN,
+    ".text": PLAIN,
+    ".md": MARKDOWN,
+    ".markdown": MARKDOWN,
+    ".mdown": MARKDOWN,
+    ".mkd": MARKDOWN,
+}
+# A DOCX is a zip archive; one whose parts unpack past this is refused rather than read into memory.
+DOCX_MAX_UNPACKED = 200 * 1024**2
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u3000]+")
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+class ExtractionError(Exception):
+    """The file gives no usable text; the message says why, in words for the document's owner."""
+
+    def __init__(self, message: str, *, page_count: int | None = None) -> None:
+        super().__init__(message)
+        self.page_count = page_count
+
+
+@dataclass(frozen=True)
+class ExtractedText:
+    text: str
+    page_count: int | None = None
+
+
+def extract_text(stream: BinaryIO, *, content_type: str = "", filename: str = "") -> ExtractedText:
+    """The text of a seekable binary stream; the kind comes from the content type, else the name, else the bytes."""
+    head = stream.read(8)
+    stream.seek(0)
+    if not head:
+        raise ExtractionError("The file is empty.")
+    kind = _kind(head, content_type, filename)
+    if kind == PDF:
+        result = _pdf(stream)
+    elif kind == DOCX:
+        result = ExtractedText(_docx(stream))
+    elif kind in (PLAIN, MARKDOWN):
+        text = _decode(stream.read())
+        result = ExtractedText(markdown_to_text(text) if kind == MARKDOWN else text)
+    else:
+        raise ExtractionError(f"Text cannot be read from files of type {content_type or 'unknown'}.")
+    text = clean_text(result.text)
+    if not text:
+        raise ExtractionError(
+            "No text was found in the file"
+            + (" (a scanned PDF has its text only as images, which is not read)." if kind == PDF else "."),
+            page_count=result.page_count,
+        )
+    return ExtractedText(text, result.page_count)
+
+
+def _kind(head: bytes, content_type: str, filename: str) -> str | None:
+    content_type = content_type.split(";")[0].strip().lower()
+    if content_type in (PDF, DOCX, PLAIN, MARKDOWN):
+        return content_type
+    suffix = PurePosixPath(filename).suffix.lower()
+    if suffix in SUFFIX_KINDS:
+        return SUFFIX_KINDS[suffix]
+    if head.startswith(b"%PDF"):
+        return PDF
+    if head.startswith(b"PK\x03\x04"):
+        return DOCX
+    return PLAIN if content_type.startswith("text/") or not content_type else None
+
+
+def _pdf(stream: BinaryIO) -> ExtractedText:
+    from pypdf import PdfReader
+    from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
+
+    try:
+        reader = PdfReader(stream)
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise ExtractionError("The PDF is protected by a password; upload a copy without the password.")
+        pages = []
+        for page in reader.pages:
+            pages.append(page.extract_text() or "")
+        return ExtractedText("\n\n".join(pages), page_count=len(pages))
+    except ExtractionError:
+        raise
+    except (FileNotDecryptedError, DependencyError):
+        raise ExtractionError(
+            "The PDF is encrypted in a way that cannot be opened; upload a copy without protection."
+        ) from None
+    except PdfReadError as exc:
+        raise ExtractionError(f"The PDF is damaged or incomplete and cannot be read ({exc}).") from None
+    except Exception as exc:
+        # pypdf fails on malformed files with all kinds of exceptions (KeyError, ValueError, ...).
+        logger.info("PDF parser failed: %r", exc)
+        raise ExtractionError(f"The PDF is damaged and cannot be read ({type(exc).__name__}).") from None
+
+
+def _docx(stream: BinaryIO) -> str:
+    import docx
+    from docx.table import Table
+
+    try:
+        with zipfile.ZipFile(stream) as archive:
+            names = set(archive.namelist())
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise ExtractionError("The DOCX file is damaged or incomplete (it is not a readable zip archive).") from None
+    if "word/document.xml" not in names:
+        raise ExtractionError("The file is a zip archive but not a Word document (no word/document.xml).")
+    if unpacked > DOCX_MAX_UNPACKED:
+        raise ExtractionError(f"The DOCX file unpacks to more than {DOCX_MAX_UNPACKED // 1024**2} MB; it is not read.")
+    stream.seek(0)
+    try:
+        document = docx.Document(stream)
+        parts: list[str] = []
+        for block in document.iter_inner_content():
+            if isinstance(block, Table):
+                parts.extend(_table_rows(block))
+            else:
+                parts.append(block.text)
+        return "\n".join(parts)
+    except Exception as exc:
+        logger.info("DOCX parser failed: %r", exc)
+        raise ExtractionError(f"The DOCX file is damaged and cannot be read ({type(exc).__name__}).") from None
+
+
+def _table_rows(table) -> list[str]:
+    rows = []
+    for row in table.rows:
+        cells: list[str] = []
+        for cell in row.cells:
+            text = " ".join(cell.text.split())
+            if text and (not cells or cells[-1] != text):  # merged cells repeat their text
+                cells.append(text)
+        rows.append(" | ".join(cells))
+    return rows
+
+
+def _decode(data: bytes) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise ExtractionError("The text file claims UTF-16 but is not valid UTF-16.") from None
+    if b"\x00" in data:
+        raise ExtractionError("The file holds binary data, not text.")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # Most non-UTF-8 text files in the wild come from Windows editors.
+        return data.decode("cp1252", errors="replace")
+
+
+_MD_RULES = [
+    (re.compile(r"^```.*$", re.M), ""),  # code fences (the code itself stays)
+    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),  # images: keep the alt text
+    (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),  # links: keep the label
+    (re.compile(r"^\s{0,3}#{1,6}\s*", re.M), ""),  # heading marks
+    (re.compile(r"^\s{0,3}>\s?", re.M), ""),  # block quotes
+    (re.compile(r"^\s*[-*+]\s+", re.M), ""),  # bullets
+    (re.compile(r"^\s*\|?\s*:?-{3,}.*$", re.M), ""),  # table separator rows
+    (re.compile(r"(\*\*|__|~~|`)"), ""),  # emphasis and inline code marks
+    (re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+)(?<=\S)\*(?![\w*])"), r"\1"),  # *italic*
+    (re.compile(r"<[^>\n]+>"), ""),  # inline HTML tags
+]
+
+
+def markdown_to_text(text: str) -> str:
+    """Markdown with its markup removed, so the embedder sees words, not syntax."""
+    for pattern, replacement in _MD_RULES:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def clean_text(text: str) -> str:
+    """NFC text without control characters (PostgreSQL refuses NUL), runs of spaces or blank-line runs."""
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    text = _CONTROL.sub(" ", text)
+    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()

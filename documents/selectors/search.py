@@ -1,0 +1,203 @@
+"""Semantic search over one user's documents: nearest chunks by cosine distance, grouped per document.
+
+The owner and the embedding model are filtered inside the SQL query, together with the HNSW index
+scan. pgvector (≥ 0.8) then keeps scanning the index until enough rows pass the filter
+(`hnsw.iterative_scan`), so k documents come back whenever the user has k, however many other
+users' vectors surround them. Hybrid mode fuses that ranking with PostgreSQL full-text search
+(reciprocal rank fusion), which helps queries with exact words: SKUs, names, invoice numbers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.conf import settings
+from django.db import connections, transaction
+
+from documents.embedders import Embedder, get_embedder
+from documents.models import Document
+from documents.routers import vector_db_alias
+
+MODES = ("semantic", "hybrid")
+QUERY_MAX_LENGTH = 500
+K_MAX = 50
+# Candidate chunks fetched per wanted document at first; multiplied while too few documents come back.
+CANDIDATES_PER_DOCUMENT = 4
+CANDIDATES_GROWTH = 4
+CANDIDATES_MAX = 5000
+# Iterative index scans stop after this many tuples; high enough for a user with a few documents
+# among millions of vectors, bounded so one search cannot read the whole index.
+MAX_SCAN_TUPLES = 200_000
+RRF_K = 60  # the usual constant of reciprocal rank fusion
+# The expression of the docvec_chunk_fts index: a query must spell it the same way to use it.
+TSVECTOR = "to_tsvector('english'::regconfig, COALESCE(chunk_text, ''))"
+
+_SEMANTIC_SQL = """
+WITH nearest AS MATERIALIZED (
+    SELECT id, document_id, chunk_index, chunk_text, embedding <=> %(vector)s::vector AS distance
+    FROM document_vectors
+    WHERE owner_id = %(owner)s AND embedding_model = %(model)s
+    ORDER BY embedding <=> %(vector)s::vector
+    LIMIT %(limit)s
+)
+SELECT id, document_id, chunk_index, chunk_text, distance FROM nearest ORDER BY distance, id
+"""
+
+_FULLTEXT_SQL = f"""
+SELECT id, document_id, chunk_index, chunk_text, embedding <=> %(vector)s::vector AS distance
+FROM document_vectors, websearch_to_tsquery('english', %(text)s) AS query
+WHERE owner_id = %(owner)s AND embedding_model = %(model)s AND {TSVECTOR} @@ query
+ORDER BY ts_rank_cd({TSVECTOR}, query) DESC, id
+LIMIT %(limit)s
+"""  # noqa: S608 - TSVECTOR is a constant; every value is a bound parameter
+
+
+@dataclass(frozen=True)
+class Chunk:
+    id: int
+    document_id: int
+    chunk_index: int
+    text: str
+    distance: float
+
+
+@dataclass
+class DocumentHit:
+    document: Document
+    score: float
+    similarity: float
+    snippet: str
+    chunk_index: int
+    matching_chunks: int = 1
+
+
+@dataclass
+class SearchResults:
+    query: str
+    mode: str
+    model: str
+    results: list[DocumentHit] = field(default_factory=list)
+
+
+def document_search(
+    *, owner, query: str, k: int = 10, mode: str | None = None, embedder: Embedder | None = None
+) -> SearchResults:
+    """The owner's k best-matching documents for `query`, best first, each with its best chunk.
+
+    Only vectors of the current embedder's model are compared, so a half-finished re-embedding
+    never mixes two vector spaces. Raises EmbedderError / EmbedderUnavailable when the query
+    cannot be embedded.
+    """
+    query = " ".join(query.split())
+    if not query or len(query) > QUERY_MAX_LENGTH:
+        raise ValueError(f"the query must have 1 to {QUERY_MAX_LENGTH} characters")
+    if not 1 <= k <= K_MAX:
+        raise ValueError(f"k must be between 1 and {K_MAX}")
+    mode = mode or settings.SEARCH_DEFAULT_MODE
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}")
+    embedder = embedder or get_embedder()
+    vector = embedder.embed_query(query)
+    results = SearchResults(query=query, mode=mode, model=embedder.model_name)
+
+    limit = max(k * CANDIDATES_PER_DOCUMENT, 20)
+    while True:
+        semantic, fulltext = _candidates(owner.pk, embedder.model_name, vector, query, limit, hybrid=mode == "hybrid")
+        ranked = _rank(semantic, fulltext)
+        documents = Document.objects.filter(owner=owner, pk__in={c.document_id for c, _ in ranked}).in_bulk()
+        hits = _group(ranked, documents, query)
+        exhausted = len(semantic) < limit and len(fulltext) < limit
+        if len(hits) >= k or exhausted or limit >= CANDIDATES_MAX:
+            results.results = hits[:k]
+            return results
+        limit = min(limit * CANDIDATES_GROWTH, CANDIDATES_MAX)
+
+
+def _candidates(
+    owner_id: int, model: str, vector: np.ndarray, text: str, limit: int, *, hybrid: bool
+) -> tuple[list[Chunk], list[Chunk]]:
+    alias = vector_db_alias()
+    params = {
+        "vector": "[" + ",".join(f"{value:.7g}" for value in vector) + "]",
+        "owner": owner_id,
+        "model": model,
+        "limit": limit,
+        "text": text,
+    }
+    # SET LOCAL lasts until the end of this transaction only, so pooled connections keep their defaults.
+    with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
+        cursor.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)")
+        cursor.execute("SELECT set_config('hnsw.max_scan_tuples', %s, true)", [str(MAX_SCAN_TUPLES)])
+        ef_search = max(settings.SEARCH_HNSW_EF_SEARCH, min(limit, 1000))
+        cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(ef_search)])
+        cursor.execute(_SEMANTIC_SQL, params)
+        semantic = [Chunk(*row) for row in cursor.fetchall()]
+        fulltext: list[Chunk] = []
+        if hybrid:
+            cursor.execute(_FULLTEXT_SQL, params)
+            fulltext = [Chunk(*row) for row in cursor.fetchall()]
+    return semantic, fulltext
+
+
+def _rank(semantic: Sequence[Chunk], fulltext: Sequence[Chunk]) -> list[tuple[Chunk, float]]:
+    """Chunks with their score, best first: cosine similarity alone, or fused with the full-text rank."""
+    if not fulltext:
+        return [(chunk, 1.0 - chunk.distance) for chunk in semantic]
+    scores: dict[int, float] = {}
+    chunks: dict[int, Chunk] = {}
+    for ranking in (semantic, fulltext):
+        for rank, chunk in enumerate(ranking, start=1):
+            chunks[chunk.id] = chunk
+            scores[chunk.id] = scores.get(chunk.id, 0.0) + 1.0 / (RRF_K + rank)
+    ordered = sorted(chunks, key=lambda chunk_id: (-scores[chunk_id], chunks[chunk_id].distance))
+    return [(chunks[chunk_id], scores[chunk_id]) for chunk_id in ordered]
+
+
+def _group(ranked: Sequence[tuple[Chunk, float]], documents: dict[int, Document], query: str) -> list[DocumentHit]:
+    hits: dict[int, DocumentHit] = {}
+    for chunk, score in ranked:
+        document = documents.get(chunk.document_id)
+        if document is None:  # vectors of a document deleted a moment ago (another database)
+            continue
+        hit = hits.get(chunk.document_id)
+        if hit is None:
+            hits[chunk.document_id] = DocumentHit(
+                document=document,
+                score=score,
+                similarity=1.0 - chunk.distance,
+                snippet=snippet(chunk.text, query),
+                chunk_index=chunk.chunk_index,
+            )
+        else:
+            hit.matching_chunks += 1
+    return list(hits.values())
+
+
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
+_TERM = re.compile(r"\w{3,}")
+
+
+def snippet(text: str, query: str, limit: int | None = None) -> str:
+    """About `limit` characters of the chunk, starting at the sentence sharing most words with the query."""
+    limit = limit or settings.SEARCH_SNIPPET_CHARS
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    terms = {term[:5] for term in _TERM.findall(query.lower())}
+    best_start, best_hits = 0, 0
+    for sentence in _SENTENCE.finditer(text):
+        hits = len(terms & {word[:5] for word in _TERM.findall(sentence.group().lower())})
+        if hits > best_hits:
+            best_start, best_hits = sentence.start(), hits
+    start = min(best_start, max(0, len(text) - limit))
+    if start and text[start - 1] != " " and text[start] != " ":  # mid-word: begin at the next word
+        following = text.find(" ", start)
+        start = following + 1 if following != -1 else start
+    piece = text[start : start + limit]
+    if start + len(piece) < len(text) and " " in piece:
+        piece = piece[: piece.rfind(" ")]
+    end = start + len(piece)
+    return ("… " if start else "") + piece.strip() + (" …" if end < len(text) else "")

@@ -1,0 +1,25 @@
+"""Celery tasks of the documents app (found by the worker through autodiscovery)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from documents.embedders import EmbedderUnavailable
+from documents.services.processing import DocumentFileUnavailable, document_process
+
+MAX_RETRIES = 6
+RETRY_CAP_SECONDS = 600
+
+
+@shared_task(bind=True, name="documents.process_document", acks_late=True, reject_on_worker_lost=True)
+def document_process_task(self, document_id: int) -> str:
+    """Extract, chunk and embed one document; retried with backoff while the embedder or the file store is down."""
+    try:
+        return document_process(document_id=document_id).status
+    except (EmbedderUnavailable, DocumentFileUnavailable) as exc:
+        if self.request.is_eager:
+            # Eager mode (no broker) would retry at once, in the request: the document keeps its error
+            # status and `manage.py reembed --reextract` or a new upload processes it again.
+            return "error"
+        countdown = min(30 * 2**self.request.retries, RETRY_CAP_SECONDS)
+        raise self.retry(exc=exc, countdown=countdown, max_retries=MAX_RETRIES) from None
