@@ -1,0 +1,322 @@
+"""S3 (or any S3-compatible server) through django-storages, with the storage layer's error families.
+
+What this subclass changes in django-storages' S3Storage, and why:
+- no silent overwrite: `file_overwrite=False`, because django-storages' default replaces an existing
+  object with the same name (jschneier/django-storages#959);
+- short timeouts and a bounded number of attempts, so a dead or hung server costs seconds, not the
+  180 s of botocore's defaults, and the fallback layer can move on;
+- every botocore error becomes one of storage_app.exceptions (unavailable vs rejected) or
+  FileNotFoundError, with `backend` set, so the fallback layer and its breakers can tell them apart;
+- reads stream the object's body (one GET, ranged GETs on seek) instead of downloading the whole
+  object into memory first (jschneier/django-storages#383).
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    HTTPClientError,
+    IncompleteReadError,
+    NoCredentialsError,
+    ParamValidationError,
+    PartialCredentialsError,
+    ReadTimeoutError,
+    ResponseStreamingError,
+)
+from botocore.exceptions import ConnectionError as BotoConnectionError
+from django.conf import settings
+from django.core.files.base import File
+from django.utils.deconstruct import deconstructible
+from storages.backends.s3 import S3Storage as DjangoStoragesS3Storage
+from storages.utils import clean_name
+from urllib3.exceptions import HTTPError as Urllib3HTTPError
+
+from storage_app.exceptions import (
+    StorageAccessDenied,
+    StorageConnectionError,
+    StorageError,
+    StorageFileTooLarge,
+    StoragePreconditionFailed,
+    StorageRateLimited,
+    StorageRejected,
+    StorageServiceError,
+    StorageSuspended,
+    StorageTimeout,
+    StorageUnavailable,
+)
+
+T = TypeVar("T")
+
+READ_BUFFER_SIZE = 256 * 1024
+
+_NOT_FOUND_CODES = {"404", "NoSuchKey", "NotFound"}
+_DENIED_CODES = {
+    "AccessDenied",
+    "SignatureDoesNotMatch",
+    "InvalidAccessKeyId",
+    "InvalidToken",
+    "ExpiredToken",
+    "AllAccessDisabled",
+}
+_THROTTLED_CODES = {"SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequests"}
+_GONE_CODES = {"NoSuchBucket", "AccountProblem"}
+
+
+def translate_error(exc: BaseException, backend: str) -> BaseException:
+    """The storage-layer exception for a botocore/boto3 error (or the error itself if it is none of theirs)."""
+    if isinstance(exc, StorageError | FileNotFoundError):
+        return exc
+    cause = exc
+    # boto3's transfer manager wraps the ClientError of a failed upload in S3UploadFailedError.
+    if not isinstance(exc, ClientError | BotoCoreError) and isinstance(exc.__cause__, ClientError | BotoCoreError):
+        cause = exc.__cause__
+    if isinstance(cause, ClientError):
+        return _translate_client_error(cause, backend)
+    if isinstance(cause, ConnectTimeoutError | ReadTimeoutError):
+        return StorageTimeout(f"S3 timed out: {cause}", backend=backend)
+    if isinstance(
+        cause,
+        EndpointConnectionError
+        | BotoConnectionError
+        | ConnectionClosedError
+        | ResponseStreamingError
+        | IncompleteReadError
+        | HTTPClientError,
+    ):
+        return StorageConnectionError(f"S3 connection failed: {cause}", backend=backend)
+    if isinstance(cause, NoCredentialsError | PartialCredentialsError):
+        return StorageAccessDenied(f"S3 credentials are missing: {type(cause).__name__}", backend=backend)
+    if isinstance(cause, ParamValidationError):
+        return StorageRejected(f"S3 refused the request parameters: {cause}", backend=backend)
+    if isinstance(cause, BotoCoreError):
+        return StorageUnavailable(f"S3 client error: {cause}", backend=backend)
+    if isinstance(cause, Urllib3HTTPError | ConnectionError):
+        return StorageConnectionError(f"S3 connection failed: {type(cause).__name__}: {cause}", backend=backend)
+    return exc
+
+
+def _translate_client_error(exc: ClientError, backend: str) -> BaseException:
+    error = exc.response.get("Error", {})
+    code = str(error.get("Code", ""))
+    status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+    message = f"S3 answered {status or '?'} {code}: {error.get('Message', '')}".strip()
+    if code in _GONE_CODES:
+        return StorageSuspended(message, backend=backend)
+    if code in _NOT_FOUND_CODES or status == 404:
+        return FileNotFoundError(message)
+    if code in _DENIED_CODES or status in (401, 403):
+        return StorageAccessDenied(message, backend=backend)
+    if code in _THROTTLED_CODES or status == 429:
+        retry_after = exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("retry-after")
+        try:
+            seconds = float(retry_after) if retry_after else None
+        except ValueError:
+            seconds = None
+        return StorageRateLimited(message, backend=backend, retry_after=seconds)
+    if status >= 500 or code in {"InternalError", "ServiceUnavailable"}:
+        return StorageServiceError(message, backend=backend)
+    if status == 412 or code == "PreconditionFailed":
+        return StoragePreconditionFailed(message, backend=backend)
+    if status == 413 or code == "EntityTooLarge":
+        return StorageFileTooLarge(message, backend=backend)
+    return StorageRejected(message, backend=backend)
+
+
+def _translated(method: Callable[..., T]) -> Callable[..., T]:
+    @functools.wraps(method)
+    def wrapper(self: S3Storage, *args: Any, **kwargs: Any) -> T:
+        try:
+            return method(self, *args, **kwargs)
+        except Exception as exc:
+            translated = translate_error(exc, self.backend_alias)
+            if translated is exc:
+                raise
+            raise translated from exc
+
+    return wrapper
+
+
+def client_config() -> Config:
+    """Short timeouts and few attempts, so an outage costs seconds; addressing style kept (a Config replaces it)."""
+    return Config(
+        connect_timeout=settings.AWS_S3_CONNECT_TIMEOUT,
+        read_timeout=settings.AWS_S3_READ_TIMEOUT,
+        # total_max_attempts counts the first try; {"max_attempts": 1} would mean two attempts.
+        retries={"total_max_attempts": settings.AWS_S3_MAX_ATTEMPTS, "mode": "standard"},
+        s3={"addressing_style": settings.AWS_S3_ADDRESSING_STYLE},
+        signature_version="s3v4",
+    )
+
+
+@deconstructible
+class S3Storage(DjangoStoragesS3Storage):
+    """django-storages' S3Storage with fail-fast timeouts, error families, no overwrite and streamed reads."""
+
+    def get_default_settings(self) -> dict[str, Any]:
+        defaults = super().get_default_settings()
+        defaults.update(
+            {
+                "file_overwrite": False,
+                "client_config": client_config(),
+                "region_name": settings.AWS_S3_REGION_NAME,
+                "backend_alias": "s3",
+            }
+        )
+        return defaults
+
+    def is_configured(self) -> bool:
+        """Whether a bucket is set; no network call. Credentials may come from boto3's own chain."""
+        return bool(self.bucket_name)
+
+    def describe(self) -> dict[str, Any]:
+        """Where this backend points, for health output: no keys, no secrets."""
+        return {"bucket": self.bucket_name, "endpoint": self.endpoint_url or "aws", "location": self.location}
+
+    @_translated
+    def _open(self, name: str, mode: str = "rb") -> File:
+        if "w" in mode or "a" in mode or "+" in mode:
+            return super()._open(name, mode)
+        key = self._normalize_name(clean_name(name))
+        stream = S3ObjectStream(self, key)
+        buffered = io.BufferedReader(stream, buffer_size=READ_BUFFER_SIZE)
+        handle: io.IOBase = buffered if "b" in mode else io.TextIOWrapper(buffered, encoding="utf-8")
+        return S3StreamedFile(handle, name=clean_name(name), size=stream.size)
+
+    @_translated
+    def _save(self, name: str, content: Any) -> str:
+        return super()._save(name, content)
+
+    @_translated
+    def delete(self, name: str) -> None:
+        super().delete(name)
+
+    @_translated
+    def exists(self, name: str) -> bool:
+        return super().exists(name)
+
+    @_translated
+    def listdir(self, name: str) -> tuple[list[str], list[str]]:
+        return super().listdir(name)
+
+    @_translated
+    def size(self, name: str) -> int:
+        return super().size(name)
+
+    @_translated
+    def get_modified_time(self, name: str):
+        return super().get_modified_time(name)
+
+    @_translated
+    def url(self, name: str, parameters=None, expire=None, http_method=None) -> str:
+        return super().url(name, parameters=parameters, expire=expire, http_method=http_method)
+
+    def key_for(self, name: str) -> str:
+        """The object key of a storage name (the name under `location`)."""
+        return self._normalize_name(clean_name(name))
+
+
+class S3ObjectStream(io.RawIOBase):
+    """An S3 object's body read as it arrives; seeking reopens the body with a Range request."""
+
+    def __init__(self, storage: S3Storage, key: str) -> None:
+        super().__init__()
+        self._storage = storage
+        self._key = key
+        self._position = 0
+        self._body = None
+        self.size = 0
+        response = self._get(0)
+        self.size = int(response["ContentLength"])
+        self._body = response["Body"]
+
+    def _get(self, start: int) -> dict:
+        params: dict[str, Any] = {"Bucket": self._storage.bucket_name, "Key": self._key}
+        if start:
+            params["Range"] = f"bytes={start}-"
+        try:
+            return self._storage.connection.meta.client.get_object(**params)
+        except Exception as exc:
+            translated = translate_error(exc, self._storage.backend_alias)
+            if translated is exc:
+                raise
+            raise translated from exc
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self._body is None:
+            return 0
+        try:
+            data = self._body.read(len(buffer))
+        except Exception as exc:
+            translated = translate_error(exc, self._storage.backend_alias)
+            if translated is exc:
+                raise StorageConnectionError(
+                    f"S3 body read failed: {type(exc).__name__}", backend=self._storage.backend_alias
+                ) from exc
+            raise translated from exc
+        count = len(data)
+        buffer[:count] = data
+        self._position += count
+        return count
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_SET:
+            target = offset
+        elif whence == io.SEEK_CUR:
+            target = self._position + offset
+        elif whence == io.SEEK_END:
+            target = self.size + offset
+        else:
+            raise ValueError(f"invalid whence {whence}")
+        if target < 0:
+            raise ValueError("negative seek position")
+        if target != self._position:
+            self._close_body()
+            if target < self.size:
+                self._body = self._get(target)["Body"]
+            self._position = target
+        return self._position
+
+    def _close_body(self) -> None:
+        if self._body is not None:
+            self._body.close()
+            self._body = None
+
+    def close(self) -> None:
+        self._close_body()
+        super().close()
+
+
+class S3StreamedFile(File):
+    """A read-only File over a streamed S3 object; `size` comes from the GET, no extra HEAD."""
+
+    def __init__(self, handle: io.IOBase, *, name: str, size: int) -> None:
+        super().__init__(handle, name=name)
+        self._size = size
+        self.mode = "rb" if isinstance(handle, io.BufferedIOBase) else "r"
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def open(self, mode: str | None = None) -> S3StreamedFile:
+        self.seek(0)
+        return self

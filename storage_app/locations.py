@@ -1,0 +1,128 @@
+"""Location records (StoredFile): which backend holds each stored file, and what may be left to clean.
+
+Every change here is one short transaction of its own, or a savepoint inside the caller's
+transaction when one is open, so a record is committed (or rolled back) together with the caller's
+rows. The helpers never touch a backend; FallbackStorage and the relocation service do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from storage_app.models import StoredFile, StoredFileState
+
+
+def location_get(name: str, *, states: Iterable[str] = (StoredFileState.STORED,)) -> StoredFile | None:
+    return StoredFile.objects.filter(name=name, state__in=list(states)).first()
+
+
+def location_taken(name: str) -> bool:
+    """Whether any record holds the name (stored, being written, or waiting to be purged)."""
+    return StoredFile.objects.filter(name=name).exists()
+
+
+def location_reserve(name: str, backend: str) -> StoredFile | None:
+    """Reserve `name` on `backend` before its object is written; None when the name is already taken."""
+    try:
+        with transaction.atomic():
+            return StoredFile.objects.create(name=name, backend=backend, state=StoredFileState.WRITING)
+    except IntegrityError:
+        return None
+
+
+def location_finish(record: StoredFile, *, name: str, size: int, checksum: str) -> bool:
+    """Mark a reserved write complete, under the name the backend actually used. False if it was cancelled."""
+    with transaction.atomic():
+        updated = StoredFile.objects.filter(pk=record.pk, state=StoredFileState.WRITING).update(
+            name=name, state=StoredFileState.STORED, size=size, checksum=checksum, updated_at=timezone.now()
+        )
+    return updated == 1
+
+
+def location_release(record: StoredFile) -> None:
+    """Drop a reservation whose write failed cleanly (nothing was stored)."""
+    with transaction.atomic():
+        StoredFile.objects.filter(pk=record.pk, state=StoredFileState.WRITING).delete()
+
+
+def location_mark_deleting(name: str) -> StoredFile | None:
+    """The file is gone for readers from now on; its objects are purged next. None if there is no record."""
+    with transaction.atomic():
+        record = StoredFile.objects.select_for_update().filter(name=name).first()
+        if record is None:
+            return None
+        if record.state != StoredFileState.DELETING:
+            record.state = StoredFileState.DELETING
+            record.save(update_fields=["state", "updated_at"])
+    return record
+
+
+def location_targets(record: StoredFile) -> list[str]:
+    """Every backend that may hold an object of this record, the readable copy first."""
+    targets = [record.backend, record.moving_to, record.leftover_on]
+    return list(dict.fromkeys(alias for alias in targets if alias))
+
+
+def location_purged(record: StoredFile, *, remaining: list[str]) -> None:
+    """After a purge of a deleting record: forget it, or keep the backends whose delete failed."""
+    with transaction.atomic():
+        current = StoredFile.objects.filter(pk=record.pk, state=StoredFileState.DELETING)
+        if not remaining:
+            current.delete()
+            return
+        padded = [*remaining, "", ""]
+        current.update(backend=padded[0], moving_to=padded[1], leftover_on=padded[2], updated_at=timezone.now())
+
+
+def locations_listdir(path: str) -> tuple[list[str], list[str]]:
+    """Folders and files directly under `path`, from the records (no backend is asked)."""
+    prefix = path.strip("/")
+    prefix = f"{prefix}/" if prefix else ""
+    directories: set[str] = set()
+    files: list[str] = []
+    for name in StoredFile.objects.filter(name__startswith=prefix).values_list("name", flat=True).iterator():
+        rest = name[len(prefix) :]
+        head, slash, _ = rest.partition("/")
+        if slash:
+            directories.add(head)
+        elif rest:
+            files.append(rest)
+    return sorted(directories), sorted(files)
+
+
+def locations_unfinished(*, stale_after: int) -> dict[str, list[StoredFile]]:
+    """Work a crash or an outage left: interrupted copies, leftover copies, purges due, abandoned writes."""
+    stale_before = timezone.now() - timedelta(seconds=stale_after)
+    stored = StoredFile.objects.filter(state=StoredFileState.STORED)
+    return {
+        "interrupted_copies": list(stored.exclude(moving_to="").order_by("pk")),
+        "leftovers": list(stored.filter(moving_to="").exclude(leftover_on="").order_by("pk")),
+        "deleting": list(StoredFile.objects.filter(state=StoredFileState.DELETING).order_by("pk")),
+        "abandoned_writes": list(
+            StoredFile.objects.filter(state=StoredFileState.WRITING, updated_at__lt=stale_before).order_by("pk")
+        ),
+    }
+
+
+def locations_away_from(target: str, *, source: str | None = None) -> list[int]:
+    """Ids of stored files not on `target` (only those on `source` when given), oldest first."""
+    query = StoredFile.objects.filter(state=StoredFileState.STORED).exclude(backend=target)
+    if source is not None:
+        query = query.filter(backend=source)
+    return list(query.order_by("pk").values_list("pk", flat=True))
+
+
+def locations_count_by_backend() -> dict[str, int]:
+    from django.db.models import Count
+
+    rows = StoredFile.objects.filter(state=StoredFileState.STORED).values_list("backend").annotate(n=Count("id"))
+    return dict(rows.order_by())
+
+
+def locations_with_leftovers_on(alias: str) -> int:
+    return StoredFile.objects.filter(Q(leftover_on=alias) | Q(moving_to=alias)).count()
