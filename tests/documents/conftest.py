@@ -2,6 +2,10 @@ import pytest
 
 from documents.embedders import get_embedder
 from documents.embedders.local import LocalOnnxEmbedder
+from documents.models import Document
+from documents.services.processing import document_process
+from tests.documents.corpus import DOCUMENTS, file_bytes
+from tests.documents.files import stored_document
 
 
 @pytest.fixture(scope="session")
@@ -22,3 +26,14 @@ def embedding_server():
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def corpus(user, local_embedder) -> dict[str, Document]:
+    """The realistic corpus of tests/documents/corpus.py, stored and processed for `user`."""
+    documents = {}
+    for key, (name, content_type, paragraphs) in DOCUMENTS.items():
+        document = stored_document(user, name, file_bytes(content_type, paragraphs), content_type, title=name)
+        assert document_process(document_id=document.pk).status == "complete", key
+        documents[key] = document
+    return documents

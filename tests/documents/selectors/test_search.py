@@ -15,16 +15,6 @@ from tests.documents.files import stored_document
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def corpus(user, local_embedder) -> dict[str, Document]:
-    documents = {}
-    for key, (name, content_type, paragraphs) in DOCUMENTS.items():
-        document = stored_document(user, name, file_bytes(content_type, paragraphs), content_type, title=name)
-        assert document_process(document_id=document.pk).status == "complete", key
-        documents[key] = document
-    return documents
-
-
 def test_the_relevant_document_ranks_first_for_paraphrased_questions(user, corpus):
     misses = []
     for question, expected in QUERIES:
