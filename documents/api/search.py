@@ -14,6 +14,23 @@ from documents.selectors.search import K_MAX, MODES, QUERY_MAX_LENGTH, document_
 RETRY_AFTER_SECONDS = "30"
 
 
+@extend_schema_serializer(component_name="DocumentSearchHit")
+class DocumentSearchHitSerializer(serializers.Serializer):
+    document_id = serializers.IntegerField(source="document.id")
+    title = serializers.CharField(source="document.title")
+    category = serializers.CharField(source="document.category")
+    content_type = serializers.CharField(source="document.content_type")
+    score = serializers.FloatField(help_text="Ranking score: cosine similarity, or the fused rank in hybrid mode.")
+    similarity = serializers.FloatField(help_text="Cosine similarity of the best chunk to the query (-1 to 1).")
+    snippet = serializers.CharField(help_text="The best-matching passage.")
+    chunk_index = serializers.IntegerField(help_text="Position of that passage among the document's chunks.")
+    matching_chunks = serializers.IntegerField(help_text="How many of its chunks were among the candidates.")
+    url = serializers.SerializerMethodField()
+
+    def get_url(self, hit) -> str:
+        return self.context["request"].build_absolute_uri(reverse("document-detail", args=[hit.document.id]))
+
+
 class DocumentSearchApi(APIView):
     @extend_schema_serializer(component_name="DocumentSearchInput")
     class InputSerializer(serializers.Serializer):
@@ -27,31 +44,12 @@ class DocumentSearchApi(APIView):
             help_text="`semantic` (meaning only) or `hybrid` (meaning fused with full-text word matches).",
         )
 
-    @extend_schema_serializer(component_name="DocumentSearchHit")
-    class HitSerializer(serializers.Serializer):
-        document_id = serializers.IntegerField(source="document.id")
-        title = serializers.CharField(source="document.title")
-        category = serializers.CharField(source="document.category")
-        content_type = serializers.CharField(source="document.content_type")
-        score = serializers.FloatField(help_text="Ranking score: cosine similarity, or the fused rank in hybrid mode.")
-        similarity = serializers.FloatField(help_text="Cosine similarity of the best chunk to the query (-1 to 1).")
-        snippet = serializers.CharField(help_text="The best-matching passage.")
-        chunk_index = serializers.IntegerField(help_text="Position of that passage among the document's chunks.")
-        matching_chunks = serializers.IntegerField(help_text="How many of its chunks were among the candidates.")
-        url = serializers.SerializerMethodField()
-
-        def get_url(self, hit) -> str:
-            return self.context["request"].build_absolute_uri(reverse("document-detail", args=[hit.document.id]))
-
     @extend_schema_serializer(component_name="DocumentSearchOutput")
     class OutputSerializer(serializers.Serializer):
         query = serializers.CharField()
         mode = serializers.ChoiceField(choices=MODES)
         model = serializers.CharField(help_text="The embedding model the query was compared with.")
-        results = serializers.SerializerMethodField()
-
-        def get_results(self, results) -> list[dict]:
-            return DocumentSearchApi.HitSerializer(results.results, many=True, context=self.context).data
+        results = DocumentSearchHitSerializer(many=True, help_text="Best first, one entry per document.")
 
     @extend_schema(
         operation_id="documents_search",
