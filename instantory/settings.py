@@ -133,7 +133,13 @@ VERCEL_BLOB_MULTIPART_THRESHOLD = env_size("VERCEL_BLOB_MULTIPART_THRESHOLD", 8 
 VERCEL_BLOB_PART_SIZE = env_size("VERCEL_BLOB_PART_SIZE", 8 * 1024**2, minimum=5 * 1024**2)
 VERCEL_BLOB_CONNECT_TIMEOUT = env_float("VERCEL_BLOB_CONNECT_TIMEOUT", 3.0, minimum=0.01)
 VERCEL_BLOB_READ_TIMEOUT = env_float("VERCEL_BLOB_READ_TIMEOUT", 30.0, minimum=0.01)
-VERCEL_BLOB_RETRIES = env_int("VERCEL_BLOB_RETRIES", 3, minimum=0, maximum=20)
+VERCEL_BLOB_RETRIES = env_int("VERCEL_BLOB_RETRIES", 3, minimum=0, maximum=20)  # extra attempts after the first
+# Backoff between attempts: doubled from the base, jittered, capped; a longer retry-after is not waited for.
+VERCEL_BLOB_RETRY_BASE_DELAY = env_float("VERCEL_BLOB_RETRY_BASE_DELAY", 0.5, minimum=0.0)
+VERCEL_BLOB_RETRY_MAX_DELAY = env_float("VERCEL_BLOB_RETRY_MAX_DELAY", 8.0, minimum=0.0)
+VERCEL_BLOB_MAX_PARTS_IN_FLIGHT = env_int("VERCEL_BLOB_MAX_PARTS_IN_FLIGHT", 4, minimum=1, maximum=64)
+# Lifetime of the signed URLs that serve blobs of a private store (storage_app.views_private_blob).
+VERCEL_BLOB_SIGNED_URL_TTL = env_int("VERCEL_BLOB_SIGNED_URL_TTL", 3600, minimum=1, maximum=7 * 24 * 3600)
 
 # S3 through django-storages (storage_app.backends.s3)
 AWS_STORAGE_BUCKET_NAME = env_optional("AWS_STORAGE_BUCKET_NAME")

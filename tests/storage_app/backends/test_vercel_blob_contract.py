@@ -1,0 +1,31 @@
+"""VercelBlobStorage against the storage contract, over HTTP to the local Vercel Blob server.
+
+Both access modes run the whole contract: a private store serves reads with the token and
+answers url() with a signed URL of Instantory's own view.
+"""
+
+import pytest
+
+from storage_app.backends.vercel_blob import VercelBlobStorage
+from tests.storage_app.contract import StorageContract
+
+
+class TestVercelBlobPublicContract(StorageContract):
+    @pytest.fixture
+    def storage(self, vercel_blob_storage):
+        return vercel_blob_storage
+
+    @pytest.fixture
+    def overwriting_storage(self, vercel_blob_options):
+        return VercelBlobStorage(**vercel_blob_options, allow_overwrite=True)
+
+
+class TestVercelBlobPrivateContract(StorageContract):
+    @pytest.fixture
+    def storage(self, vercel_blob_private_storage, settings):
+        settings.ROOT_URLCONF = "tests.storage_app.backends.urls_with_blobs"
+        return vercel_blob_private_storage
+
+    @pytest.fixture
+    def overwriting_storage(self, vercel_blob_private_options):
+        return VercelBlobStorage(**vercel_blob_private_options, allow_overwrite=True)
