@@ -114,6 +114,7 @@ class BlobRequestHandler(BaseHTTPRequestHandler):
     def _route(self, route: str, handle) -> None:
         self.state.record(self.command, route, self.path, dict(self.headers.items()))
         self._fault = self.state.faults.take(route)
+        self.state.started(route)
         try:
             if self._fault is not None and self._fault.kind == "error":
                 headers = {"retry-after": self._fault.retry_after} if self._fault.retry_after else None
@@ -123,6 +124,8 @@ class BlobRequestHandler(BaseHTTPRequestHandler):
             self._send_json(
                 error.status, {"error": {"code": error.code, "message": error.message}}, extra_headers=error.headers
             )
+        finally:
+            self.state.finished(route)
 
     # --- request bodies ---------------------------------------------------------------------
 

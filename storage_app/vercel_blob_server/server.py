@@ -135,6 +135,11 @@ class VercelBlobServer:
         with self.state.lock:
             return dict(self.state.counts)
 
+    def peak_in_flight(self, route: str) -> int:
+        """The most requests of `route` the server was handling at the same time since the last reset."""
+        with self.state.lock:
+            return self.state.peak_in_flight[route]
+
     def request_count(self, *routes: str) -> int:
         """Requests received on the given routes (all routes when none is given); `mpu` covers mpu.*."""
         counts = self.counts

@@ -41,6 +41,8 @@ class ServerState:
     url_base: str = ""  # set once the port is known
     faults: FaultPlan = field(default_factory=FaultPlan)
     counts: Counter = field(default_factory=Counter)
+    in_flight: Counter = field(default_factory=Counter)
+    peak_in_flight: Counter = field(default_factory=Counter)
     log: deque = field(default_factory=lambda: deque(maxlen=2000))
     lock: threading.Lock = field(default_factory=threading.Lock)
     refusing: bool = False
@@ -62,7 +64,17 @@ class ServerState:
             self.counts[route] += 1
             self.log.append(RequestRecord(method, route, path, safe_headers))
 
+    def started(self, route: str) -> None:
+        with self.lock:
+            self.in_flight[route] += 1
+            self.peak_in_flight[route] = max(self.peak_in_flight[route], self.in_flight[route])
+
+    def finished(self, route: str) -> None:
+        with self.lock:
+            self.in_flight[route] -= 1
+
     def reset_counts(self) -> None:
         with self.lock:
             self.counts.clear()
             self.log.clear()
+            self.peak_in_flight.clear()
