@@ -56,7 +56,7 @@ def test_vectors_documents_and_deletes_across_two_real_databases():
     assert result.returncode == 0, output
     passed = re.search(r"(\d+) passed", output)
     assert passed, output
-    assert int(passed.group(1)) == 7, output
+    assert int(passed.group(1)) == 8, output
 
 
 def test_neon_database_url_is_read_when_vector_database_url_is_not_set():
@@ -79,3 +79,14 @@ def test_neon_database_url_is_read_when_vector_database_url_is_not_set():
         text=True,
     )
     assert result.stdout.split() == ["['default']", "default"]
+
+
+@pytest.mark.django_db
+def test_the_release_step_says_when_there_is_no_vector_database():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("migrate_vectors", "--noinput", stdout=out)
+    assert "no separate vector database is configured" in out.getvalue()

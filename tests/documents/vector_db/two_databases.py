@@ -5,7 +5,10 @@ starts pytest on this file in a subprocess whose settings carry the second datab
 Django sets up test databases once per process from the settings it started with.
 """
 
+import io
+
 import pytest
+from django.core.management import call_command
 from django.db import connections, router, transaction
 from model_bakery import baker
 
@@ -60,6 +63,12 @@ def test_migrations_put_each_table_in_its_own_database():
         .execute("SELECT indexname FROM pg_indexes WHERE tablename = 'document_vectors'")
     }
     assert {"document_vectors_embedding_hnsw", "docvec_chunk_fts", "docvec_owner_model_idx"} <= indexes
+
+
+def test_the_release_step_migrates_the_vector_database():
+    out = io.StringIO()
+    call_command("migrate_vectors", "--noinput", stdout=out)
+    assert "No migrations to apply." in out.getvalue()
 
 
 def test_processing_writes_vectors_there_and_the_document_here(user, local_embedder):
