@@ -338,7 +338,7 @@ class BlobRequestHandler(BaseHTTPRequestHandler):
         )
 
     def _check_access(self) -> None:
-        access = self.headers.get("x-vercel-blob-access")
+        access = self.headers.get("x-vercel-blob-access") or None
         if access is None:
             raise bad_request("Missing x-vercel-blob-access header.")
         if access not in ("public", "private"):

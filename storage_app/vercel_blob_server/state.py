@@ -15,10 +15,10 @@ BLOB_HOST_SUFFIX = ".blob.vercel-storage.com"
 
 def store_id_from_token(token: str) -> str:
     """`vercel_blob_rw_<storeId>_<secret>` -> storeId (the SDKs take `token.split('_')[3]`)."""
-    if not token.startswith(RW_TOKEN_PREFIX):
-        raise ValueError("a read-write token starts with 'vercel_blob_rw_'")
-    store_id, separator, secret = token[len(RW_TOKEN_PREFIX) :].partition("_")
-    if not store_id or not separator or not secret.strip("_") or not store_id.replace("-", "").isalnum():
+    store_id, separator, secret = token.removeprefix(RW_TOKEN_PREFIX).partition("_")
+    valid = token.startswith(RW_TOKEN_PREFIX) and separator and secret.strip("_")
+    if not valid or not store_id.replace("-", "").isalnum():
+        # The token is a secret: the message never repeats it.
         raise ValueError("a read-write token has the form vercel_blob_rw_<storeId>_<secret>")
     return store_id
 

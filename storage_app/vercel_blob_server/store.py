@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
 
 DEFAULT_CACHE_MAX_AGE = 30 * 24 * 3600  # one month, the service's default
 MIN_CACHE_MAX_AGE = 60
@@ -141,8 +142,6 @@ def content_disposition(pathname: str, *, attachment: bool = True) -> str:
     ascii_name = filename.encode("ascii", "replace").decode().replace('"', "'").replace("\\", "_")
     if ascii_name == filename:
         return f'{kind}; filename="{filename}"'
-    from urllib.parse import quote
-
     return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
@@ -157,9 +156,12 @@ def encode_cursor(key: str) -> str:
 
 def decode_cursor(cursor: str) -> str:
     try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        key = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True).decode()
     except (ValueError, UnicodeDecodeError):
-        raise bad_request("Invalid cursor.") from None
+        key = ""
+    if not key:
+        raise bad_request("Invalid cursor.")
+    return key
 
 
 def _now_iso() -> str:
