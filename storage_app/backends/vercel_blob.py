@@ -92,6 +92,7 @@ def store_id_from_token(token: str) -> str:
 @deconstructible(path="storage_app.backends.vercel_blob.VercelBlobStorage")
 class VercelBlobStorage(Storage):
     backend_name = "vercel"
+    list_page_size = 1000  # the service's maximum; tests lower it to exercise paging
 
     def __init__(
         self,
@@ -314,7 +315,7 @@ class VercelBlobStorage(Storage):
         cursor: str | None = None
         seen_cursors: set[str] = set()
         while True:
-            page = self.client.list(prefix=prefix, cursor=cursor, folded=True)
+            page = self.client.list(prefix=prefix, cursor=cursor, limit=self.list_page_size, folded=True)
             for folder in page.get("folders") or []:
                 if isinstance(folder, str) and folder.startswith(prefix) and folder != prefix:
                     directories.append(folder[len(prefix) :].rstrip("/"))

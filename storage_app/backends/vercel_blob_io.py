@@ -143,6 +143,7 @@ class BlobReader(io.RawIOBase):
         self._position = 0
         self._open_at = open_at
         self._retries = retries
+        self._failures = 0
 
     def readable(self) -> bool:
         return True
@@ -173,7 +174,6 @@ class BlobReader(io.RawIOBase):
         wanted = min(len(buffer), self._size - self._position)
         if wanted <= 0:
             return 0
-        failures = 0
         while True:
             try:
                 if self._response is None or self._response_position != self._position:
@@ -188,8 +188,9 @@ class BlobReader(io.RawIOBase):
             except (requests.RequestException, urllib3.exceptions.HTTPError, OSError, StorageUnavailable) as exc:
                 error = error_from_exception(exc, operation="read", pathname=self.name)
                 self._drop()
-                failures += 1
-                if not isinstance(error, StorageUnavailable) or failures > self._retries:
+                # One budget for the whole file: a connection that keeps dropping is not read forever.
+                self._failures += 1
+                if not isinstance(error, StorageUnavailable) or self._failures > self._retries:
                     raise error from exc
                 continue
             self._position += count

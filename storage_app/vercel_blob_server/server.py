@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
+import sys
 import tempfile
 import threading
 from http.server import ThreadingHTTPServer
@@ -39,6 +40,14 @@ class _HTTPServer(ThreadingHTTPServer):
         finally:
             with self._connections_lock:
                 self.connections.discard(request)
+
+    def handle_error(self, request, client_address) -> None:
+        # A client that goes away mid-request is routine (timeouts, cut tests); anything else is a bug.
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError | TimeoutError):
+            logger.debug("connection from %s ended: %s", client_address, error)
+            return
+        logger.exception("request from %s failed", client_address)
 
     def drop_connections(self) -> None:
         with self._connections_lock:
@@ -151,6 +160,10 @@ class VercelBlobServer:
     def requests(self) -> list[RequestRecord]:
         with self.state.lock:
             return list(self.state.log)
+
+    def reset_counts(self) -> None:
+        """Zero the request counters and forget the request log, keeping blobs and faults."""
+        self.state.reset_counts()
 
     def reset(self) -> None:
         """Forget blobs, faults and counters (between tests)."""

@@ -11,7 +11,8 @@ Fixtures (all registered for the whole suite through tests/conftest.py):
     .faults.fail(503, times=2) / .rate_limit(retry_after=1) / .slow(seconds) / .cut(after_bytes)
       (each takes routes=("put", "head", "content", "mpu", "api", ...) and times=N)
     .refuse_connections() / .accept_connections()   (connections refused at the socket)
-    .request_count("head", "put") / .counts          (requests received per route)
+    .request_count("head", "put") / .counts / .reset_counts()   (requests received per route)
+    .peak_in_flight("mpu.upload")                  (most concurrent requests of a route)
     .requests                                        (what was received, headers without the token)
 - `vercel_blob_options` / `vercel_blob_private_options` (function): the keyword options (dict) of a
   VercelBlobStorage pointed at the server, with test-fast retries (2 retries, delays <= 0.05 s)
