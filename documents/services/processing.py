@@ -50,7 +50,9 @@ def document_process(*, document_id: int, embedder: Embedder | None = None) -> P
     ):
         logger.info("document %s is gone; nothing to process", document_id)
         return ProcessingResult(status="missing")
-    document = Document.objects.get(pk=document_id)
+    document = Document.objects.filter(pk=document_id).first()
+    if document is None:  # deleted between the two statements
+        return ProcessingResult(status="missing")
     version = (document.file.name, document.checksum)
     if not document.file.name:
         return _fail(document, version, "The document has no stored file yet.")
