@@ -1,12 +1,14 @@
 """HTTP handling of the local Vercel Blob server: the API under /api/blob, blob content, control routes.
 
 Routing follows the wire protocol the official SDKs speak (docs/vercel-blob.md, "The local
-Vercel Blob server"): `PUT /api/blob[/]?pathname=` stores (or copies when `fromUrl` is given),
-`GET /api/blob[/]` is head with `url=` and list without, `POST /api/blob/mpu` is the multipart
-protocol (`x-mpu-action`), `POST /api/blob/delete` deletes a batch, `POST /api/blob/rename` renames. Everything else that is a
-GET or HEAD serves a blob's content at `/<pathname>`, as does any request whose Host is
-`<storeId>.<access>.blob.vercel-storage.com`. `/_emulator/*` lets another process switch faults
-and read the request counters.
+Vercel Blob server"):
+- `PUT /api/blob[/]?pathname=` stores, or copies when `fromUrl` is given;
+- `GET /api/blob[/]` is head with `url=` and list without;
+- `POST /api/blob/mpu` is the multipart protocol (`x-mpu-action`);
+- `POST /api/blob/delete` deletes a batch, `POST /api/blob/rename` renames.
+Everything else that is a GET or HEAD serves a blob's content at `/<pathname>`, as does any request
+whose Host is `<storeId>.<access>.blob.vercel-storage.com`. `/_emulator/*` lets another process
+switch faults and read the request counters.
 """
 
 from __future__ import annotations
