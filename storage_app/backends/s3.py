@@ -8,16 +8,21 @@ What this subclass changes in django-storages' S3Storage, and why:
 - every botocore error becomes one of storage_app.exceptions (unavailable vs rejected) or
   FileNotFoundError, with `backend` set, so the fallback layer and its breakers can tell them apart;
 - reads stream the object's body (one GET, ranged GETs on seek) instead of downloading the whole
-  object into memory first (jschneier/django-storages#383).
+  object into memory first (jschneier/django-storages#383), and uploads use a bounded number of
+  multipart chunks in flight, so memory does not grow with the file;
+- hostile names (`..`, NUL, control characters, absolute, longer than S3's 1024-byte keys) and
+  wrong argument types are refused before any request (storage_app.backends.names).
 """
 
 from __future__ import annotations
 
 import functools
 import io
+import tempfile
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
@@ -35,12 +40,15 @@ from botocore.exceptions import (
 )
 from botocore.exceptions import ConnectionError as BotoConnectionError
 from django.conf import settings
+from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.base import File
 from django.utils.deconstruct import deconstructible
 from storages.backends.s3 import S3Storage as DjangoStoragesS3Storage
-from storages.utils import clean_name
+from storages.utils import clean_name as storages_clean_name
 from urllib3.exceptions import HTTPError as Urllib3HTTPError
 
+from storage_app.backends.names import check_save_arguments
+from storage_app.backends.names import clean_name as checked_name
 from storage_app.exceptions import (
     StorageAccessDenied,
     StorageConnectionError,
@@ -58,6 +66,8 @@ from storage_app.exceptions import (
 T = TypeVar("T")
 
 READ_BUFFER_SIZE = 256 * 1024
+MAX_KEY_LENGTH = 1024  # S3 keys are at most 1024 bytes of UTF-8; the location prefix counts too
+MiB = 1024 * 1024
 
 _NOT_FOUND_CODES = {"404", "NoSuchKey", "NotFound"}
 _DENIED_CODES = {
@@ -158,6 +168,14 @@ def client_config() -> Config:
     )
 
 
+def transfer_config() -> TransferConfig:
+    """Multipart uploads of 5 MiB parts, two in flight and two read ahead, so memory stays near 20 MiB
+    whatever the file size (s3transfer otherwise buffers up to 10 parts of 8 MiB)."""
+    config = TransferConfig(multipart_threshold=8 * MiB, multipart_chunksize=5 * MiB, max_concurrency=2)
+    config.max_in_memory_upload_chunks = 2
+    return config
+
+
 @deconstructible
 class S3Storage(DjangoStoragesS3Storage):
     """django-storages' S3Storage with fail-fast timeouts, error families, no overwrite and streamed reads."""
@@ -168,6 +186,7 @@ class S3Storage(DjangoStoragesS3Storage):
             {
                 "file_overwrite": False,
                 "client_config": client_config(),
+                "transfer_config": transfer_config(),
                 "region_name": settings.AWS_S3_REGION_NAME,
                 "backend_alias": "s3",
             }
@@ -182,47 +201,86 @@ class S3Storage(DjangoStoragesS3Storage):
         """Where this backend points, for health output: no keys, no secrets."""
         return {"bucket": self.bucket_name, "endpoint": self.endpoint_url or "aws", "location": self.location}
 
+    def _check(self, name: object, *, allow_empty: bool = False) -> str:
+        cleaned = checked_name(name, allow_empty=allow_empty)
+        if len(self._normalize_name(cleaned).encode("utf-8")) > MAX_KEY_LENGTH:
+            raise SuspiciousFileOperation(f"File name is too long for an S3 key ({MAX_KEY_LENGTH} bytes at most).")
+        return cleaned
+
+    def save(self, name: str | None, content: Any, max_length: int | None = None) -> str:
+        check_save_arguments(name, content)
+        if name is not None:
+            self._check(name)
+        return super().save(name, content, max_length=max_length)
+
+    def get_available_name(self, name: str, max_length: int | None = None) -> str:
+        return super().get_available_name(self._check(name), max_length=max_length)
+
     @_translated
     def _open(self, name: str, mode: str = "rb") -> File:
+        name = self._check(name)
         if "w" in mode or "a" in mode or "+" in mode:
             return super()._open(name, mode)
-        key = self._normalize_name(clean_name(name))
+        key = self._normalize_name(storages_clean_name(name))
         stream = S3ObjectStream(self, key)
         buffered = io.BufferedReader(stream, buffer_size=READ_BUFFER_SIZE)
         handle: io.IOBase = buffered if "b" in mode else io.TextIOWrapper(buffered, encoding="utf-8")
-        return S3StreamedFile(handle, name=clean_name(name), size=stream.size)
+        return S3StreamedFile(handle, name=name, size=stream.size)
 
     @_translated
     def _save(self, name: str, content: Any) -> str:
+        name = self._check(name)
+        if _reads_text(content):
+            # boto3 sizes the body by seek/tell, which count characters in a text stream: encode first.
+            with tempfile.SpooledTemporaryFile(max_size=8 * MiB) as encoded:
+                for chunk in content.chunks():
+                    encoded.write(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
+                encoded.seek(0)
+                wrapped = File(encoded, name=getattr(content, "name", None))
+                wrapped.content_type = getattr(content, "content_type", None)
+                return super()._save(name, wrapped)
         return super()._save(name, content)
 
     @_translated
     def delete(self, name: str) -> None:
-        super().delete(name)
+        super().delete(self._check(name))
 
     @_translated
     def exists(self, name: str) -> bool:
-        return super().exists(name)
+        return super().exists(self._check(name))
 
     @_translated
     def listdir(self, name: str) -> tuple[list[str], list[str]]:
-        return super().listdir(name)
+        return super().listdir(self._check(name or "", allow_empty=True))
 
     @_translated
     def size(self, name: str) -> int:
-        return super().size(name)
+        return super().size(self._check(name))
 
     @_translated
     def get_modified_time(self, name: str):
-        return super().get_modified_time(name)
+        return super().get_modified_time(self._check(name))
+
+    def get_created_time(self, name: str):
+        # S3 objects are never modified in place (a write replaces the whole object), so the last
+        # modification is when this content was created.
+        return self.get_modified_time(name)
 
     @_translated
     def url(self, name: str, parameters=None, expire=None, http_method=None) -> str:
-        return super().url(name, parameters=parameters, expire=expire, http_method=http_method)
+        return super().url(self._check(name), parameters=parameters, expire=expire, http_method=http_method)
 
     def key_for(self, name: str) -> str:
         """The object key of a storage name (the name under `location`)."""
-        return self._normalize_name(clean_name(name))
+        return self._normalize_name(storages_clean_name(self._check(name)))
+
+
+def _reads_text(content: Any) -> bool:
+    try:
+        content.seek(0)
+        return isinstance(content.read(0), str)
+    except (AttributeError, OSError, ValueError):
+        return False
 
 
 class S3ObjectStream(io.RawIOBase):
