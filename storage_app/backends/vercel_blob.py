@@ -238,9 +238,7 @@ class VercelBlobStorage(Storage):
         url = self._content_url(pathname)
         client = self.client
         response = client.open_content(url, pathname=pathname)
-        length = response.headers.get("Content-Length")
-        # Without a length the end of the stream could not be told from a cut: ask the API then.
-        size = int(length) if length is not None and length.isdigit() else self.size(pathname)
+        size = int(response.headers.get("Content-Length") or 0)
         reader = BlobReader(
             name=pathname,
             size=size,
