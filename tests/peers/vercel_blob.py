@@ -20,7 +20,8 @@ Fixtures (all registered for the whole suite through tests/conftest.py):
 - `vercel_blob_storage` / `vercel_blob_private_storage` (function): a VercelBlobStorage built with
   those options.
 - `vercel_blob_settings` (function): Django settings pointed at the public server (token, API URL,
-  URL base, fast retries), so `VercelBlobStorage()` with no arguments and STORAGES entries use it.
+  URL base, access, fast retries), so `VercelBlobStorage()` with no arguments and STORAGES entries
+  use it (storages already built are dropped). Returns pytest-django's `settings`.
 """
 
 from __future__ import annotations
@@ -131,4 +132,6 @@ def vercel_blob_settings(vercel_blob, settings):
     settings.VERCEL_BLOB_RETRY_MAX_DELAY = FAST_RETRIES["retry_max_delay"]
     settings.VERCEL_BLOB_CONNECT_TIMEOUT = FAST_RETRIES["connect_timeout"]
     settings.VERCEL_BLOB_READ_TIMEOUT = FAST_RETRIES["read_timeout"]
+    # Assigning STORAGES makes Django drop storage instances already built from the old settings.
+    settings.STORAGES = dict(settings.STORAGES)
     return settings

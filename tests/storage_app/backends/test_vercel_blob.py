@@ -14,6 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from storage_app.backends.vercel_blob import VercelBlobStorage
+from storage_app.exceptions import StorageRejected
 from tests.peers.vercel_blob import PUBLIC_TOKEN
 from tests.storage_app.contract import HOSTILE_NAMES, write_random_file
 
@@ -286,3 +287,24 @@ def test_open_is_read_only(vercel_blob_storage):
     with pytest.raises(OSError, match="read-only"):
         handle.write(b"x")
     handle.close()
+
+
+def test_a_file_shorter_than_its_declared_size_is_refused(vercel_blob_storage, vercel_blob):
+    content = ContentFile(b"short")
+    content.size = 100
+    with pytest.raises(StorageRejected, match="ended before its declared size"):
+        vercel_blob_storage.save("short.txt", content)
+    # Not retried. The client gives up while still sending, so the server may not have counted it yet.
+    assert vercel_blob.request_count("put") <= 1
+    assert vercel_blob_storage.exists("short.txt") is False
+
+
+def test_storages_entries_follow_the_settings_fixture(vercel_blob_settings, vercel_blob):
+    from django.core.files.storage import storages
+
+    vercel_blob_settings.STORAGES = {
+        **vercel_blob_settings.STORAGES,
+        "vercel": {"BACKEND": "storage_app.backends.vercel_blob.VercelBlobStorage"},
+    }
+    name = storages["vercel"].save("via-storages.txt", ContentFile(b"s"))
+    assert vercel_blob.store.get(name) is not None
