@@ -175,8 +175,15 @@ STORAGE_STALE_WRITE_AFTER = env_int("STORAGE_STALE_WRITE_AFTER", 3600, minimum=1
 STORAGE_RELOCATE_CRASH_AT = env_choice("INSTANTORY_RELOCATE_CRASH_AT", ["", "after_copy", "after_switch"], "")
 STORAGE_RELOCATE_CRASH_AFTER = env_int("INSTANTORY_RELOCATE_CRASH_AFTER", 0, minimum=0)
 
+# "default" composes vercel, s3 and local (STORAGE_BACKEND first) and records where each file lives;
+# a backend without its token or bucket is left out. "temporary" is the upload pipeline's own area,
+# never part of the fallback chain.
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": LOCAL_STORAGE_ROOT}},
+    "default": {"BACKEND": "storage_app.fallback.FallbackStorage"},
+    "vercel": {"BACKEND": "storage_app.backends.vercel_blob.VercelBlobStorage"},
+    "s3": {"BACKEND": "storage_app.backends.s3.S3Storage"},
+    "local": {"BACKEND": "storage_app.backends.local.LocalStorage", "OPTIONS": {"location": LOCAL_STORAGE_ROOT}},
+    "temporary": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": TEMP_UPLOAD_ROOT}},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 from storage_app.exceptions import StorageRejected, StorageUnavailable
 
@@ -210,3 +212,10 @@ class BreakerRegistry:
 
 # The breakers of the configured backends, shared by every FallbackStorage of this process.
 process_breakers = BreakerRegistry()
+
+
+@receiver(setting_changed)
+def _forget_breakers_on_new_settings(*, setting: str, **kwargs) -> None:
+    """New breaker limits or a new set of backends (tests, override_settings): start from closed breakers."""
+    if setting in {"STORAGES", "STORAGE_BREAKER_FAIL_MAX", "STORAGE_BREAKER_RESET_TIMEOUT"}:
+        process_breakers.clear()

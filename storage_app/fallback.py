@@ -36,6 +36,7 @@ from django.core.files.utils import validate_file_name
 from django.utils.deconstruct import deconstructible
 
 from storage_app import locations
+from storage_app.backends.names import check_save_arguments, clean_name
 from storage_app.breakers import BreakerRegistry, CircuitBreaker, process_breakers
 from storage_app.exceptions import StorageError, StorageRejected, StorageUnavailable
 from storage_app.models import StoredFileState
@@ -48,6 +49,7 @@ DEFAULT_ORDER = ("vercel", "s3", "local")
 HASH_CHUNK = 1024 * 1024
 SPOOL_MAX_MEMORY = 2 * 1024 * 1024
 MAX_NAME_ATTEMPTS = 20
+MAX_NAME_LENGTH = 1024  # StoredFile.name
 
 _warned: set[tuple[str, str]] = set()
 _warned_lock = threading.Lock()
@@ -83,8 +85,12 @@ def load_backend(alias: str) -> tuple[Storage | None, str]:
         storage = storages[alias]
     except (ImproperlyConfigured, ImportError) as exc:
         return None, f"cannot be loaded ({type(exc).__name__}: {exc})"
-    is_configured = getattr(storage, "is_configured", None)
-    if callable(is_configured) and not is_configured():
+    # An instance knows best (its OPTIONS may carry the token); otherwise ask the class's settings check.
+    configured = getattr(storage, "configured", None)
+    if not isinstance(configured, bool):
+        is_configured = getattr(storage, "is_configured", None)
+        configured = bool(is_configured()) if callable(is_configured) else True
+    if not configured:
         hint = {"vercel": "no BLOB_READ_WRITE_TOKEN", "s3": "no AWS_STORAGE_BUCKET_NAME"}.get(alias, "not configured")
         return None, hint
     return storage, ""
@@ -111,7 +117,9 @@ class FallbackStorage(Storage):
         backends: Sequence[tuple[str, Storage]] | None = None,
         *,
         breakers: BreakerRegistry | None = None,
+        allow_overwrite: bool = False,
     ) -> None:
+        self.allow_overwrite = allow_overwrite
         self._explicit = list(backends) if backends is not None else None
         # An explicit chain (tests) gets breakers of its own; the configured chain shares the process's.
         self._breakers = breakers or (BreakerRegistry() if backends is not None else process_breakers)
@@ -165,23 +173,31 @@ class FallbackStorage(Storage):
                 return backend
         raise StorageUnavailable(f"storage backend {alias!r} is not configured in this process", backend=alias)
 
+    def _name(self, name: object, *, allow_empty: bool = False) -> str:
+        """The normalized name, or SuspiciousFileOperation/TypeError before anything is looked up."""
+        return clean_name(name, max_length=MAX_NAME_LENGTH, allow_empty=allow_empty)
+
     def backend_of(self, name: str) -> str:
         """The alias of the backend where `name` lives, from its location record."""
+        name = self._name(name)
         record = locations.location_get(name, states=(StoredFileState.STORED, StoredFileState.WRITING))
         if record is None:
             raise FileNotFoundError(f"no stored file is named {name!r}")
         return record.backend
 
     def _locate(self, name: str) -> tuple[str, Backend]:
-        record = locations.location_get(str(name))
+        name = self._name(name)
+        record = locations.location_get(name)
         if record is None:
             raise FileNotFoundError(f"no stored file is named {name!r}")
         return record.name, self.backend(record.backend)
 
     # --- writing -----------------------------------------------------------------------------------
     def save(self, name: str | None, content: Any, max_length: int | None = None) -> str:
+        check_save_arguments(name, content)
         if name is None:
             name = content.name
+        name = self._name(name)
         if not hasattr(content, "chunks"):
             content = File(content, name)
         validate_file_name(name, allow_relative_path=True)
@@ -192,6 +208,10 @@ class FallbackStorage(Storage):
         return name
 
     def _save(self, name: str, content: Any, max_length: int | None = None) -> str:
+        if self.allow_overwrite and locations.location_taken(name):
+            self.delete(name)
+            if locations.location_taken(name):
+                raise StorageUnavailable(f"{name!r} cannot be replaced now: a backend holding its old copy is down")
         payload = _Payload(content)
         try:
             failures: list[str] = []
@@ -249,7 +269,9 @@ class FallbackStorage(Storage):
 
     def is_name_available(self, name: str, max_length: int | None = None) -> bool:
         # The records know every name in use on every backend: no backend is asked.
-        return not (max_length and len(name) > max_length) and not locations.location_taken(name)
+        if max_length and len(name) > max_length:
+            return False
+        return self.allow_overwrite or not locations.location_taken(name)
 
     # --- reading -----------------------------------------------------------------------------------
     def _open(self, name: str, mode: str = "rb") -> File:
@@ -260,22 +282,23 @@ class FallbackStorage(Storage):
 
     def exists(self, name: str) -> bool:
         """Whether a readable file of this name is stored (on whichever backend)."""
-        return locations.location_get(str(name)) is not None
+        return locations.location_get(self._name(name)) is not None
 
     def size(self, name: str) -> int:
         stored, backend = self._locate(name)
         return backend.call(backend.storage.size, stored)
 
     def url(self, name: str, *args: Any, **kwargs: Any) -> str:
+        name = self._name(name)
         record = locations.location_get(
-            str(name), states=(StoredFileState.STORED, StoredFileState.WRITING, StoredFileState.DELETING)
+            name, states=(StoredFileState.STORED, StoredFileState.WRITING, StoredFileState.DELETING)
         )
         # A name with no record gets the URL it would have on the primary, as Django's storages do.
         backend = self.backend(record.backend) if record else self.primary
         return backend.storage.url(record.name if record else name, *args, **kwargs)
 
     def listdir(self, path: str) -> tuple[list[str], list[str]]:
-        return locations.locations_listdir(path)
+        return locations.locations_listdir(self._name(path or "", allow_empty=True))
 
     def get_modified_time(self, name: str) -> datetime:
         stored, backend = self._locate(name)
@@ -296,7 +319,7 @@ class FallbackStorage(Storage):
     # --- deleting ----------------------------------------------------------------------------------
     def delete(self, name: str) -> None:
         """Make the file unreadable now and remove its objects; a copy on a down backend is removed later."""
-        record = locations.location_mark_deleting(str(name))
+        record = locations.location_mark_deleting(self._name(name))
         if record is not None:
             self.purge(record)
 

@@ -9,7 +9,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from documents.models import Document
-from storage_app.models import PendingDeletion, UploadTracking
+from storage_app.models import PendingDeletion, StoredFile, UploadTracking
 from tests.storage_app.files import PDF_BYTES, docx_bytes, image_bytes, uploaded, zip_bytes
 
 LIST = reverse("document-list")
@@ -264,6 +264,8 @@ def test_a_file_that_cannot_be_deleted_is_kept_for_retry(api, user, settings):
     stuck = settings.LOCAL_STORAGE_ROOT / "documents" / "stuck"
     stuck.mkdir(parents=True)
     (stuck / "inside").write_bytes(b"x")
+    # FallbackStorage finds a file through its location record: this one is said to be on the local disk.
+    StoredFile.objects.create(name="documents/stuck", backend="local", state="stored", size=1, checksum="0" * 64)
     document.file.name = "documents/stuck"
     document.save()
     assert api.delete(detail(document.pk)).status_code == 204

@@ -11,7 +11,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from inventory.models import InventoryItem
-from storage_app.models import PendingDeletion, UploadTracking
+from storage_app.models import PendingDeletion, StoredFile, UploadTracking
 from tests.storage_app.files import PDF_BYTES, image_bytes, uploaded
 
 LIST = reverse("inventory-item-list")
@@ -359,6 +359,8 @@ def test_a_file_that_cannot_be_deleted_is_kept_for_retry(api, user, settings):
     stuck = settings.LOCAL_STORAGE_ROOT / "inventory" / "stuck"
     stuck.mkdir(parents=True)
     (stuck / "inside").write_bytes(b"x")
+    # FallbackStorage finds a file through its location record: this one is said to be on the local disk.
+    StoredFile.objects.create(name="inventory/stuck", backend="local", state="stored", size=1, checksum="0" * 64)
     item.image.name = "inventory/stuck"
     item.save()
     assert api.delete(detail(item.pk)).status_code == 204
