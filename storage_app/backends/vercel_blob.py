@@ -238,7 +238,9 @@ class VercelBlobStorage(Storage):
         url = self._content_url(pathname)
         client = self.client
         response = client.open_content(url, pathname=pathname)
-        size = int(response.headers.get("Content-Length") or 0)
+        length = response.headers.get("Content-Length")
+        # Without a length the end of the stream could not be told from a cut: ask the API then.
+        size = int(length) if length is not None and length.isdigit() else self.size(pathname)
         reader = BlobReader(
             name=pathname,
             size=size,

@@ -21,7 +21,13 @@ import urllib3.exceptions
 from django.core.files.base import File
 
 from storage_app.backends.vercel_blob_errors import error_from_exception
-from storage_app.exceptions import StorageConnectionError, StoragePreconditionFailed, StorageUnavailable
+from storage_app.exceptions import (
+    StorageConnectionError,
+    StoragePreconditionFailed,
+    StorageRejected,
+    StorageServiceError,
+    StorageUnavailable,
+)
 
 SPOOL_CHUNK = 1024 * 1024
 READ_BUFFER = 256 * 1024
@@ -111,7 +117,8 @@ class RangeReader:
         size = remaining if size is None or size < 0 else min(size, remaining)
         data = self._source.read_at(self._start + self._position, size)
         if not data:
-            raise StorageConnectionError("the file being saved ended early (it changed while being uploaded)")
+            # Not worth a retry: the file itself is shorter than it said.
+            raise StorageRejected("the file being saved ended before its declared size (it changed while uploading)")
         self._position += len(data)
         return data
 
@@ -200,6 +207,11 @@ class BlobReader(io.RawIOBase):
     def _reopen(self) -> None:
         self._drop()
         response = self._open_at(self._position)
+        if self._position and response.status_code != 206:
+            response.close()
+            raise StorageServiceError(
+                f"Vercel Blob read {self.name!r}: the range request was not honoured", backend="vercel"
+            )
         etag = response.headers.get("ETag")
         if self._etag and etag and etag != self._etag:
             response.close()
