@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from storage_app.api.health import StorageHealthApi
+
+urlpatterns = [
+    path("storage", StorageHealthApi.as_view(), name="storage-health"),
+]
