@@ -22,6 +22,7 @@ import os
 import signal
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.files import File
@@ -40,6 +41,54 @@ CHUNK = 1024 * 1024
 
 class CopyMismatch(StorageError):
     """The copy read back from the target differs from the record (size or checksum)."""
+
+
+class TargetUnavailable(StorageUnavailable):
+    """The backend files would move to failed its health probe: nothing is moved."""
+
+
+def storage_reconcile(
+    *,
+    storage: FallbackStorage | None = None,
+    dry_run: bool = False,
+    on_file: Callable[[str, str], None] | None = None,
+    on_plan: Callable[[int], None] | None = None,
+) -> RelocationReport:
+    """Bring every file that lives on a fallback home to the primary, once the primary passes its probe."""
+    storage = storage or default_fallback_storage()
+    primary = storage.primary
+    _require_healthy(primary)
+    return files_relocate(target=primary.alias, storage=storage, dry_run=dry_run, on_file=on_file, on_plan=on_plan)
+
+
+def storage_migrate(
+    *,
+    source: str,
+    target: str,
+    storage: FallbackStorage | None = None,
+    dry_run: bool = False,
+    on_file: Callable[[str, str], None] | None = None,
+    on_plan: Callable[[int], None] | None = None,
+) -> RelocationReport:
+    """Move every file stored on `source` to `target` (switching providers), with reconcile's guarantees."""
+    if source == target:
+        raise ValueError("--from and --to name the same backend")
+    storage = storage or default_fallback_storage()
+    storage.backend(source)
+    _require_healthy(storage.backend(target))
+    return files_relocate(
+        target=target, source=source, storage=storage, dry_run=dry_run, on_file=on_file, on_plan=on_plan
+    )
+
+
+def _require_healthy(backend) -> None:
+    from storage_app.health import backend_probe
+
+    result = backend_probe(backend)
+    if not result.ok:
+        raise TargetUnavailable(
+            f"{backend.alias} failed its health probe ({result.error}); nothing was moved", backend=backend.alias
+        )
 
 
 @dataclass
@@ -257,3 +306,73 @@ def _crash_point(name: str, moved: int) -> None:
     STORAGE_RELOCATE_CRASH_AFTER files have been moved."""
     if name == settings.STORAGE_RELOCATE_CRASH_AT and moved >= settings.STORAGE_RELOCATE_CRASH_AFTER:
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+@dataclass
+class OrphanReport:
+    dry_run: bool = False
+    removed: dict[str, list[str]] = field(default_factory=dict)  # backend -> names
+    kept_recent: int = 0
+    unreachable: dict[str, str] = field(default_factory=dict)  # backend -> why it was not swept
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def summary(self) -> str:
+        count = sum(len(names) for names in self.removed.values())
+        verb = "would remove" if self.dry_run else "removed"
+        skipped = f"; not swept: {', '.join(self.unreachable)}" if self.unreachable else ""
+        return f"orphans: {verb} {count} object(s) no record accounts for; {self.kept_recent} too recent{skipped}"
+
+
+def orphans_sweep(
+    *, storage: FallbackStorage | None = None, grace: int | None = None, dry_run: bool = False
+) -> OrphanReport:
+    """Remove objects no location record accounts for, once older than `grace` seconds.
+
+    They come from writes whose caller's transaction rolled back after the object was stored, and
+    from processes killed between writing an object and recording it. This lists every backend in
+    full, so it is an explicit step (`reconcile_storage --orphans`), not part of every run.
+    """
+    storage = storage or default_fallback_storage()
+    grace = settings.STORAGE_STALE_WRITE_AFTER if grace is None else grace
+    cutoff = timezone.now() - timedelta(seconds=grace)
+    report = OrphanReport(dry_run=dry_run)
+    for backend in storage.backends:
+        try:
+            names = list(_walk(backend.storage, ""))
+        except (StorageError, OSError) as exc:
+            report.unreachable[backend.alias] = f"{type(exc).__name__}: {exc}"
+            continue
+        for batch_start in range(0, len(names), 500):
+            batch = names[batch_start : batch_start + 500]
+            records = {r.name: r for r in StoredFile.objects.filter(name__in=batch)}
+            for name in batch:
+                record = records.get(name)
+                if record is not None and backend.alias in locations.location_targets(record):
+                    continue
+                try:
+                    if backend.storage.get_modified_time(name) > cutoff:
+                        report.kept_recent += 1
+                        continue
+                    if not dry_run:
+                        backend.call(backend.storage.delete, name)
+                except FileNotFoundError:
+                    continue
+                except (StorageError, OSError) as exc:
+                    report.unreachable.setdefault(backend.alias, f"{type(exc).__name__}: {exc}")
+                    continue
+                report.removed.setdefault(backend.alias, []).append(name)
+    return report
+
+
+def _walk(storage, folder: str):
+    try:
+        directories, files = storage.listdir(folder)
+    except FileNotFoundError:
+        return
+    prefix = f"{folder}/" if folder else ""
+    for name in files:
+        yield f"{prefix}{name}"
+    for directory in directories:
+        yield from _walk(storage, f"{prefix}{directory}")
