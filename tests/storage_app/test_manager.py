@@ -6,6 +6,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.core.files.base import ContentFile
 
+from storage_app.fallback import FallbackStorage
 from storage_app.manager import (
     ForeignURLError,
     MalformedURLError,
@@ -16,7 +17,7 @@ from storage_app.manager import (
 )
 from storage_app.models import StoredFile
 from storage_app.services.relocation import files_relocate
-from tests.storage_app.fallback_support import chain, local_files
+from tests.storage_app.fallback_support import chain, local_files, local_storage, vercel_storage
 
 PAYLOAD = bytes(range(256)) * 64
 
@@ -179,3 +180,13 @@ def test_unicode_names_empty_files_and_django_files(manager):
     assert "users/9/re%C3%A7u_%C3%A9t%C3%A9.txt" in url
     other = manager.store_file_sync(9, ContentFile(b"django file"), "c.txt")
     assert manager.get_file_sync(other) == b"django file"
+
+
+def test_round_trip_through_a_private_vercel_store(db, vercel_blob_private, settings, tmp_path):
+    settings.ROOT_URLCONF = "tests.storage_app.backends.urls_with_blobs"
+    private = vercel_storage(vercel_blob_private, alias="vercel_private")
+    manager = StorageManager(FallbackStorage([("vercel_private", private), ("local", local_storage(tmp_path / "l"))]))
+    url = manager.store_file_sync(4, b"private bytes", "p ü.txt")
+    assert url.startswith("/blobs/private/vercel_private/users/4/p_%C3%BC.txt?expires=")
+    assert manager.get_file_sync(url, user_id=4) == b"private bytes"
+    assert manager.delete_file_sync(url) is True
