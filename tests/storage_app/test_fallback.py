@@ -22,15 +22,21 @@ def records():
 
 
 @pytest.fixture
-def three(db, vercel_blob, s3_outage_peer, tmp_path):
-    """Vercel Blob, S3 (a private nanio the test may stop) and local disk."""
+def three(db, vercel_blob, s3_peer, tmp_path):
+    """Vercel Blob, S3 (a fresh bucket on the shared nanio) and local disk."""
+    return chain(vercel=vercel_blob, s3=s3_peer, local=tmp_path / "local")
+
+
+@pytest.fixture
+def three_outage(db, vercel_blob, s3_outage_peer, tmp_path):
+    """The same over a private nanio the test may stop."""
     return chain(vercel=vercel_blob, s3=s3_outage_peer, local=tmp_path / "local")
 
 
 # --- failover ------------------------------------------------------------------------------------
 
 
-def test_a_save_lands_on_the_primary_and_is_recorded_there(three, vercel_blob, s3_outage_peer, tmp_path):
+def test_a_save_lands_on_the_primary_and_is_recorded_there(three, vercel_blob, s3_peer, tmp_path):
     name = three.save("inventory/1/photo.jpg", ContentFile(b"jpeg bytes"))
     assert name == "inventory/1/photo.jpg"
     assert three.backend_of(name) == "vercel"
@@ -38,31 +44,31 @@ def test_a_save_lands_on_the_primary_and_is_recorded_there(three, vercel_blob, s
     assert (record.state, record.size) == ("stored", 10)
     assert len(record.checksum) == 64
     assert vercel_blob.request_count("put") >= 1
-    assert s3_outage_peer.keys() == []
+    assert s3_peer.keys() == []
     assert local_files(tmp_path / "local") == []
 
 
 def test_vercel_down_then_s3_down_files_land_on_s3_then_local_and_stay_readable(
-    three, vercel_blob, s3_outage_peer, tmp_path
+    three_outage, vercel_blob, s3_outage_peer, tmp_path
 ):
     vercel_blob.refuse_connections()
-    on_s3 = three.save("docs/a.txt", ContentFile(b"while vercel is down"))
-    assert three.backend_of(on_s3) == "s3"
+    on_s3 = three_outage.save("docs/a.txt", ContentFile(b"while vercel is down"))
+    assert three_outage.backend_of(on_s3) == "s3"
     assert s3_outage_peer.keys() == ["docs/a.txt"]
 
     s3_outage_peer.server.kill()
-    on_local = three.save("docs/b.txt", ContentFile(b"while vercel and s3 are down"))
-    assert three.backend_of(on_local) == "local"
+    on_local = three_outage.save("docs/b.txt", ContentFile(b"while vercel and s3 are down"))
+    assert three_outage.backend_of(on_local) == "local"
     assert local_files(tmp_path / "local") == ["docs/b.txt"]
-    with three.open(on_local) as handle:
+    with three_outage.open(on_local) as handle:
         assert handle.read() == b"while vercel and s3 are down"
-    assert three.size(on_local) == 28
-    assert three.url(on_local) == "/media/docs/b.txt"
+    assert three_outage.size(on_local) == 28
+    assert three_outage.url(on_local) == "/media/docs/b.txt"
 
     s3_outage_peer.server.restart()
-    with three.open(on_s3) as handle:
+    with three_outage.open(on_s3) as handle:
         assert handle.read() == b"while vercel is down"
-    assert three.url(on_s3).startswith(f"{s3_outage_peer.server.endpoint}/{s3_outage_peer.bucket}/docs/a.txt?")
+    assert three_outage.url(on_s3).startswith(f"{s3_outage_peer.server.endpoint}/{s3_outage_peer.bucket}/docs/a.txt?")
     assert records() == [("docs/a.txt", "s3", "stored"), ("docs/b.txt", "local", "stored")]
 
 
@@ -137,7 +143,7 @@ def test_names_come_from_the_records_without_asking_any_backend(db, vercel_blob,
     assert vercel_blob.counts == {} or sum(vercel_blob.counts.values()) == 0
 
 
-def test_reads_go_straight_to_the_recorded_backend(three, vercel_blob, s3_outage_peer):
+def test_reads_go_straight_to_the_recorded_backend(three, vercel_blob, s3_peer):
     vercel_blob.refuse_connections()
     name = three.save("where.txt", ContentFile(b"on s3"))
     vercel_blob.accept_connections()
@@ -149,12 +155,12 @@ def test_reads_go_straight_to_the_recorded_backend(three, vercel_blob, s3_outage
     assert sum(vercel_blob.counts.values()) == 0
 
 
-def test_a_recorded_backend_that_is_down_is_an_outage_not_a_missing_file(three, s3_outage_peer, vercel_blob):
+def test_a_recorded_backend_that_is_down_is_an_outage_not_a_missing_file(three_outage, s3_outage_peer, vercel_blob):
     vercel_blob.refuse_connections()
-    name = three.save("x.txt", ContentFile(b"x"))
+    name = three_outage.save("x.txt", ContentFile(b"x"))
     s3_outage_peer.server.stop()
     with pytest.raises(StorageUnavailable) as error:
-        three.open(name)
+        three_outage.open(name)
     assert error.value.backend == "s3"
 
 
@@ -227,29 +233,29 @@ def test_missing_files_and_refusals_do_not_trip_the_breaker(db, s3_peer, setting
 # --- deletes -------------------------------------------------------------------------------------
 
 
-def test_delete_removes_the_object_and_the_record(three, vercel_blob, s3_outage_peer):
+def test_delete_removes_the_object_and_the_record(three, vercel_blob, s3_peer):
     vercel_blob.refuse_connections()
     name = three.save("bye.txt", ContentFile(b"x"))
     three.delete(name)
-    assert s3_outage_peer.keys() == []
+    assert s3_peer.keys() == []
     assert records() == []
     three.delete(name)  # again: silent
 
 
 def test_a_delete_while_the_backend_is_down_hides_the_file_and_keeps_the_name_until_purged(
-    three, vercel_blob, s3_outage_peer
+    three_outage, vercel_blob, s3_outage_peer
 ):
     vercel_blob.refuse_connections()
-    name = three.save("later.txt", ContentFile(b"x"))
+    name = three_outage.save("later.txt", ContentFile(b"x"))
     s3_outage_peer.server.stop()
-    three.delete(name)  # does not wait on S3, does not raise
-    assert not three.exists(name)
+    three_outage.delete(name)  # does not wait on S3, does not raise
+    assert not three_outage.exists(name)
     with pytest.raises(FileNotFoundError):
-        three.open(name)
+        three_outage.open(name)
     assert records() == [("later.txt", "s3", "deleting")]
-    assert three.get_available_name(name) != name  # the old object still sits under this name on S3
+    assert three_outage.get_available_name(name) != name  # the old object still sits under this name on S3
     s3_outage_peer.server.restart()
-    assert three.purge(StoredFile.objects.get(name=name)) == []
+    assert three_outage.purge(StoredFile.objects.get(name=name)) == []
     assert s3_outage_peer.keys() == []
     assert records() == []
 
