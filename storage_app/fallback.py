@@ -10,6 +10,8 @@
 - A circuit breaker per backend (storage_app.breakers) skips a backend after repeated outages.
 - A delete makes the file unreadable at once; if a backend holding a copy is down, the record
   stays (state `deleting`) until reconcile removes the copy.
+- Names are checked like the backends check them (storage_app.backends.names) before any record
+  is read or written; `exists()`, `listdir()` and free names come from the records alone.
 
 Order: STORAGE_BACKEND first, then the others in the order vercel, s3, local, each taken from the
 STORAGES alias of the same name; a backend that is not configured (no token, no bucket) is left
