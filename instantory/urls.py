@@ -8,6 +8,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("api/health/", include("storage_app.health_urls")),
+    # Signed URLs of a private Vercel Blob store are served here (storage_app.views_private_blob).
+    path("blobs/", include("storage_app.blob_urls")),
     path("api/uploads/", include("storage_app.upload_urls")),
     path("api/inventory/", include("inventory.urls")),
     # Search is matched before the document routes so "search" is never read as a document id.

@@ -182,8 +182,7 @@ def test_unicode_names_empty_files_and_django_files(manager):
     assert manager.get_file_sync(other) == b"django file"
 
 
-def test_round_trip_through_a_private_vercel_store(db, vercel_blob_private, settings, tmp_path):
-    settings.ROOT_URLCONF = "tests.storage_app.backends.urls_with_blobs"
+def test_round_trip_through_a_private_vercel_store(db, vercel_blob_private, tmp_path):
     private = vercel_storage(vercel_blob_private, alias="vercel_private")
     manager = StorageManager(FallbackStorage([("vercel_private", private), ("local", local_storage(tmp_path / "l"))]))
     url = manager.store_file_sync(4, b"private bytes", "p ü.txt")

@@ -28,8 +28,7 @@ class TestVercelBlobPublicContract(StorageContract):
 
 class TestVercelBlobPrivateContract(StorageContract):
     @pytest.fixture
-    def storage(self, vercel_blob_private_storage, settings):
-        settings.ROOT_URLCONF = "tests.storage_app.backends.urls_with_blobs"
+    def storage(self, vercel_blob_private_storage):
         return vercel_blob_private_storage
 
     @pytest.fixture

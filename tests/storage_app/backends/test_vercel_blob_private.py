@@ -17,8 +17,7 @@ ALIAS = "vercel_private"
 
 @pytest.fixture
 def private(vercel_blob_private_storage, vercel_blob_private_options, settings):
-    """The private storage, registered under its alias and routed, as the project will be."""
-    settings.ROOT_URLCONF = "tests.storage_app.backends.urls_with_blobs"
+    """The private storage, registered under its alias as the project would configure it."""
     settings.STORAGES = {
         **settings.STORAGES,
         ALIAS: {
