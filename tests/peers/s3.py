@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -31,26 +30,12 @@ from typing import Any
 
 import pytest
 
+from tests.peers.net import free_port, wait_for_port
+
 ACCESS_KEY = "instantory-test-access"
 SECRET_KEY = "instantory-test-secret-not-real"  # a throwaway key of the loopback server
 REGION = "us-east-1"
 INSTALL_HINT = "nanio is not installed: run `.venv/bin/pip install nanio==0.1.7` (it is in requirements-dev.txt)"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.02)
-    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
 
 
 def nanio_binary() -> str:
