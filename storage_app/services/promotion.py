@@ -27,6 +27,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from documents.models import Document
+from documents.tasks import document_process_task
 from inventory.models import InventoryItem
 from storage_app.exceptions import StorageRejected
 from storage_app.models import UploadKind, UploadStatus, UploadTracking
@@ -225,10 +226,6 @@ def _fail(upload: UploadTracking, message: str, *, retriable: bool) -> Promotion
 
 
 def _enqueue_document_processing(document_id: int) -> None:
-    try:
-        from documents.tasks import document_process_task
-    except ImportError:  # the documents pipeline is optional in a minimal deployment
-        return
     try:
         document_process_task.delay(document_id)
     except Exception as exc:
