@@ -57,6 +57,9 @@ class BlobRequestHandler(BaseHTTPRequestHandler):
     server_version = "VercelBlobLocal/1.0"
     # A stalled client must not hold a handler thread forever.
     timeout = 120
+    # TCP_NODELAY: a reply is written as headers then body; with Nagle on, the body waits for the
+    # client's delayed ACK of the headers, 40 ms per request on a kept-alive connection.
+    disable_nagle_algorithm = True
 
     # --- plumbing ---------------------------------------------------------------------------
 
