@@ -9,7 +9,14 @@
 Each method has a synchronous twin (`store_file_sync`, `get_file_sync`, `iter_file_sync`,
 `delete_file_sync`); the async ones run those in Django's sync thread (asgiref).
 
-A user's files are stored under `users/<user_id>/`. A URL given back resolves through the backend
+A store goes through upload tracking like every other upload (services.uploads.upload_create,
+kind `file`): the bytes are fsynced to the temporary area and an `upload_tracking` row is
+committed before the promotion writes them to FallbackStorage, in this process. A process killed
+mid-store leaves a row the sweep finishes; when every backend is down the row waits (pending) and
+StoreDeferred names it, instead of the bytes being lost.
+
+A user's files are stored under `users/<user_id>/<upload id>/<filename>`; `user_id` is the id of
+an existing user (the tracking row's owner). A URL given back resolves through the backend
 that issued it (a Vercel Blob URL, a presigned S3 URL, an `s3://bucket/key` URL or a local
 `/media/...` URL) to the file's name, and the name's location record says where the file is now,
 so an old URL keeps working after reconcile moves the file. A URL that no configured backend
@@ -20,27 +27,33 @@ another user's file the same way.
 from __future__ import annotations
 
 import io
-import posixpath
+import mimetypes
 import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from asgiref.sync import sync_to_async
+from django.contrib.auth import get_user_model
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.utils.text import get_valid_filename
 
+from storage_app.exceptions import StorageRejected, StorageUnavailable
 from storage_app.fallback import Backend, FallbackStorage, default_fallback_storage
+from storage_app.models import UploadKind, UploadStatus, UploadTracking
+from storage_app.services.promotion import USER_FILES_FOLDER
+from storage_app.services.uploads import upload_create
+from storage_app.validation import UploadRejected
 
-USER_PREFIX = "users"
+USER_PREFIX = USER_FILES_FOLDER
 CHUNK_SIZE = 256 * 1024
 MAX_FILENAME_LENGTH = 255
 MAX_URL_LENGTH = 8192
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
 _URL_PROBE_NAME = "instantory-url-probe/x"
-_USER_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_CONTENT_TYPE = re.compile(r"^[\w.+-]+/[\w.+-]+(\s*;.*)?$")
+_USER_ID = re.compile(r"^[1-9][0-9]{0,17}$")  # at most 18 digits: always a valid bigint
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -60,6 +73,18 @@ class NotOwnedError(StorageURLError):
     """The URL names a file of another user."""
 
 
+class StoreDeferred(StorageUnavailable):
+    """No backend took the file now; it is kept (tracked, pending) and stored when one is back.
+
+    `upload_id` is its upload_tracking row: the sweep retries it, and its `permanent_name` says
+    where it went once `complete`.
+    """
+
+    def __init__(self, message: str, *, upload_id: int) -> None:
+        super().__init__(message)
+        self.upload_id = upload_id
+
+
 class StorageManager:
     def __init__(self, storage: FallbackStorage | None = None) -> None:
         self._storage = storage
@@ -73,17 +98,30 @@ class StorageManager:
     def store_file_sync(
         self, user_id: int | str, file_data: Any, filename: str, content_type: str | None = None
     ) -> str:
-        """Store `file_data` (bytes or a binary file) as `filename` for the user; returns its URL."""
-        folder = f"{USER_PREFIX}/{_user_segment(user_id)}"
-        name = f"{folder}/{_clean_filename(filename)}"
-        content = _as_file(file_data, posixpath.basename(name))
-        if content_type is not None:
-            if not isinstance(content_type, str) or not _CONTENT_TYPE.match(content_type) or len(content_type) > 255:
-                raise ValueError(f"content_type {content_type!r} is not a MIME type such as 'image/png'")
-            content.content_type = content_type
+        """Store `file_data` (bytes or a binary file) as `filename` for the user; returns its URL.
+
+        Refused input raises ValueError/TypeError and leaves nothing behind. StoreDeferred: no
+        backend is up; the file is kept and stored later. StorageRejected: a backend refused it.
+        """
+        owner = _owner(user_id)
+        name = _clean_filename(filename)
+        content = _as_file(file_data, name)
+        if content_type is None:
+            content_type = mimetypes.guess_type(name)[0] or DEFAULT_CONTENT_TYPE
         storage = self.storage
-        stored = storage.save(name, content)
-        return storage.url(stored)
+        try:
+            upload = upload_create(
+                owner=owner,
+                file=content,
+                kind=UploadKind.FILE,
+                filename=name,
+                content_type=content_type,
+                promote_now=True,
+                storage=storage,
+            )
+        except UploadRejected as exc:
+            raise ValueError(exc.message) from None
+        return _stored_url(storage, upload)
 
     def get_file_sync(self, url: str, *, user_id: int | str | None = None) -> bytes:
         with self.open_file_sync(url, user_id=user_id) as handle:
@@ -145,15 +183,32 @@ storage_manager = StorageManager()
 
 # --- input checks ----------------------------------------------------------------------------------
 def _user_segment(user_id: Any) -> str:
+    """The user id as it appears in names: a positive integer, given as an int or as its digits."""
     if isinstance(user_id, bool) or not isinstance(user_id, int | str):
         raise TypeError(f"user_id must be an int or a str, not {type(user_id).__name__}")
-    if isinstance(user_id, int):
-        if user_id < 1:
-            raise ValueError("user_id must be a positive integer")
-        return str(user_id)
-    if not _USER_ID.match(user_id):
-        raise ValueError("user_id may hold only letters, digits, '-' and '_' (at most 64)")
-    return user_id
+    segment = str(user_id)
+    if not _USER_ID.match(segment):
+        raise ValueError("user_id must be a user's id: a positive integer")
+    return segment
+
+
+def _owner(user_id: Any):
+    owner = get_user_model().objects.filter(pk=int(_user_segment(user_id))).first()
+    if owner is None:
+        raise ValueError(f"there is no user with id {user_id}")
+    return owner
+
+
+def _stored_url(storage: FallbackStorage, upload: UploadTracking) -> str:
+    if upload.status == UploadStatus.COMPLETE:
+        return storage.url(upload.permanent_name)
+    if upload.status == UploadStatus.PENDING:
+        raise StoreDeferred(
+            f"no storage backend took the file now ({upload.last_error}); it is kept as upload {upload.pk} "
+            "and stored when a backend is back",
+            upload_id=upload.pk,
+        )
+    raise StorageRejected(f"the file was refused: {upload.last_error}")
 
 
 def _clean_filename(filename: Any) -> str:

@@ -6,6 +6,8 @@ from django.db.models import Q
 class UploadKind(models.TextChoices):
     IMAGE = "image", "Image"
     DOCUMENT = "document", "Document"
+    # A file stored through storage_manager: any type, owned by a user, attached to no item or document.
+    FILE = "file", "File"
 
 
 class UploadStatus(models.TextChoices):

@@ -49,7 +49,8 @@ class UploadListCreateApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         file = serializers.FileField(allow_empty_file=True, use_url=False)
-        kind = serializers.ChoiceField(choices=UploadKind.choices)
+        # Kind `file` is storage_manager's (no item or document); the API takes photos and documents.
+        kind = serializers.ChoiceField(choices=[(UploadKind.IMAGE, "Image"), (UploadKind.DOCUMENT, "Document")])
         inventory_item = serializers.IntegerField(required=False, min_value=1)
         document = serializers.IntegerField(required=False, min_value=1)
 

@@ -45,7 +45,12 @@ class PromotionResult:
     retry_in: float | None = None
 
 
+USER_FILES_FOLDER = "users"  # storage_manager's files: users/<owner>/<upload>/<filename>
+
+
 def permanent_name(upload: UploadTracking) -> str:
+    if upload.kind == UploadKind.FILE:
+        return f"{USER_FILES_FOLDER}/{upload.owner_id}/{upload.pk}/{upload.original_filename}"
     folder = "inventory" if upload.kind == UploadKind.IMAGE else "documents"
     stem = Path(upload.original_filename).stem or "file"
     return f"{folder}/{upload.owner_id}/{upload.pk}/{stem}{EXTENSIONS.get(upload.content_type, '')}"
@@ -123,7 +128,9 @@ def _store(upload: UploadTracking, storage) -> tuple[str, str]:
             raise FileNotFoundError(f"the temporary file of upload {upload.pk} is missing")
         storage.delete(name)  # a partial object of a crashed run, if any
         with temp.open("rb") as handle:
-            stored = storage.save(name, File(handle, name=Path(name).name))
+            content = File(handle, name=Path(name).name)
+            content.content_type = upload.content_type  # stored with the object (S3, Vercel Blob)
+            stored = storage.save(name, content)
     thumb = ""
     if upload.kind == UploadKind.IMAGE and temp.exists():
         thumb = _store_thumbnail(upload, storage, temp)
@@ -171,7 +178,7 @@ def _commit(upload: UploadTracking, storage, stored_name: str, thumb: str) -> Pr
                 item.image.name = stored_name
                 item.thumbnail.name = thumb
                 item.save(update_fields=["image", "thumbnail", "updated_at"])
-        else:
+        elif locked.kind == UploadKind.DOCUMENT:
             document = Document.objects.select_for_update().filter(pk=locked.document_id).first()
             if document is None:
                 target_gone = True

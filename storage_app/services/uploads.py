@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 from django.conf import settings
@@ -16,6 +17,8 @@ from storage_app.validation import UploadRejected, clean_filename, sniff_type
 
 logger = logging.getLogger(__name__)
 
+_CONTENT_TYPE = re.compile(r"^[\w.+-]+/[\w.+-]+(\s*;[ -~]*)?$")
+
 
 def upload_create(
     *,
@@ -25,7 +28,9 @@ def upload_create(
     filename: str | None = None,
     inventory_item: InventoryItem | None = None,
     document: Document | None = None,
+    content_type: str | None = None,
     promote_now: bool = False,
+    storage=None,
 ) -> UploadTracking:
     """Track a new upload and queue its promotion to permanent storage.
 
@@ -33,12 +38,26 @@ def upload_create(
     Document row creates one, as the seed did. Anything refused raises UploadRejected and leaves
     no row, no temporary file and no object behind.
 
+    Kind `file` (storage_manager's) is any type, attached to nothing: `content_type` is the
+    caller's (images and documents are typed from their content instead), and the file goes to
+    `users/<owner>/<upload>/<filename>` (promotion.permanent_name).
+
     `promote_now` runs the promotion in this process right after the commit instead of queueing it,
     for callers that must answer with the permanent location (storage_manager.store_file); the
-    path through tracking, the temporary area and the sweep is the same.
+    path through tracking, the temporary area and the sweep is the same. `storage` is the one that
+    promotion uses (default_storage when None).
     """
     if kind not in UploadKind.values:
         raise UploadRejected(f"Unknown upload kind {kind!r}; use image or document.", code="invalid_kind")
+    if kind == UploadKind.FILE:
+        if inventory_item is not None or document is not None:
+            raise UploadRejected("A plain file is attached to no item or document.", code="invalid_target")
+        if not isinstance(content_type, str) or len(content_type) > 255 or not _CONTENT_TYPE.match(content_type):
+            raise UploadRejected(
+                f"A plain file needs a MIME type such as 'text/csv', not {content_type!r}.", code="invalid_content_type"
+            )
+    elif content_type is not None:
+        raise UploadRejected("The type of an image or document is read from its content.", code="invalid_content_type")
     if inventory_item is not None and (kind != UploadKind.IMAGE or inventory_item.owner_id != owner.pk):
         raise UploadRejected("No such inventory item.", code="invalid_target")
     if document is not None and (kind != UploadKind.DOCUMENT or document.owner_id != owner.pk):
@@ -47,19 +66,20 @@ def upload_create(
 
     temporary = write_temporary(file_chunks(file), max_size=settings.UPLOAD_MAX_SIZE)
     try:
-        sniffed = sniff_type(temporary.path, kind=kind, filename=name)
+        if kind != UploadKind.FILE:
+            content_type = sniff_type(temporary.path, kind=kind, filename=name).content_type
         with transaction.atomic():
             title = Path(name).stem or name
             if kind == UploadKind.IMAGE and inventory_item is None:
                 inventory_item = InventoryItem.objects.create(owner=owner, name=title[:255])
             if kind == UploadKind.DOCUMENT and document is None:
                 document = Document.objects.create(
-                    owner=owner, title=title[:255], content_type=sniffed.content_type, size=temporary.size
+                    owner=owner, title=title[:255], content_type=content_type, size=temporary.size
                 )
             upload = UploadTracking.objects.create(
                 owner=owner,
                 original_filename=name,
-                content_type=sniffed.content_type,
+                content_type=content_type,
                 size=temporary.size,
                 checksum=temporary.checksum,
                 kind=kind,
@@ -76,7 +96,7 @@ def upload_create(
     if promote_now:
         from storage_app.services.promotion import upload_promote
 
-        upload_promote(upload_id=upload.pk)
+        upload_promote(upload_id=upload.pk, storage=storage)
         upload.refresh_from_db()
     return upload
 

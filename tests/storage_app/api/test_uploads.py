@@ -86,6 +86,7 @@ def test_anonymous_is_refused(client):
         ({"kind": "image"}, "file"),
         ({"file": "not a file", "kind": "image"}, "file"),
         ({"kind": "video", "file": "x"}, "kind"),
+        ({"kind": "file", "file": "x"}, "kind"),  # storage_manager's kind, not the API's
         ({"file": "x", "kind": "document", "document": "abc"}, "document"),
     ],
 )
