@@ -190,21 +190,47 @@ def redact(text: str) -> str:
     return text[:500]
 
 
+class _Flight:
+    """One probe run in progress; callers arriving meanwhile wait for its report instead of probing again."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.report: StorageHealth | None = None
+
+
 class _ReportCache:
-    """One probe run at a time per process; callers within STORAGE_HEALTH_CACHE_SECONDS share its report."""
+    """Reports reused for STORAGE_HEALTH_CACHE_SECONDS, and one probe run at a time per process.
+
+    Callers that arrive while a run is in progress share its report (even with a cache window of
+    0), so each answers within one probe deadline however many ask at once, and a hung backend
+    never gets more than one probe per run.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._report: StorageHealth | None = None
         self._at = 0.0
+        self._flight: _Flight | None = None
 
     def get(self, compute) -> StorageHealth:
         with self._lock:
             if self._report is not None and time.monotonic() - self._at < settings.STORAGE_HEALTH_CACHE_SECONDS:
                 return self._report
-            self._report = compute()
-            self._at = time.monotonic()
-            return self._report
+            flight, leader = self._flight, self._flight is None
+            if leader:
+                flight = self._flight = _Flight()
+        if not leader:
+            flight.done.wait()
+            return flight.report if flight.report is not None else compute()
+        try:
+            flight.report = compute()
+            with self._lock:
+                self._report, self._at = flight.report, time.monotonic()
+            return flight.report
+        finally:
+            with self._lock:
+                self._flight = None
+            flight.done.set()
 
     def clear(self) -> None:
         with self._lock:

@@ -152,7 +152,10 @@ def test_reads_go_straight_to_the_recorded_backend(three, vercel_blob, s3_peer):
         assert handle.read() == b"on s3"
     assert three.size(name) == 5
     three.get_modified_time(name)
-    assert sum(vercel_blob.counts.values()) == 0
+    assert three.url(name).startswith(f"{s3_peer.server.endpoint}/{s3_peer.bucket}/where.txt?")
+    three.delete(name)
+    assert s3_peer.keys() == []
+    assert sum(vercel_blob.counts.values()) == 0  # not one probe of the primary, for reads, URLs or the delete
 
 
 def test_a_recorded_backend_that_is_down_is_an_outage_not_a_missing_file(three_outage, s3_outage_peer, vercel_blob):

@@ -1,6 +1,7 @@
 """Storage health: probes of every backend, the overall verdict, the endpoint and what it may show."""
 
 import json
+import threading
 import time
 
 import pytest
@@ -208,3 +209,33 @@ def test_reports_are_reused_within_the_cache_window_and_staff_may_ask_for_a_fres
     assert vercel_blob.request_count("put") == 1
     client.get(HEALTH + "?fresh=1")
     assert vercel_blob.request_count("put") == 2
+
+
+def test_concurrent_callers_share_one_probe_run_and_each_answers_within_the_deadline(
+    db, settings, vercel_blob_settings, vercel_blob, s3_outage_peer
+):
+    for key, value in s3_outage_peer.settings().items():
+        setattr(settings, key, value)
+    settings.STORAGE_BACKEND = "vercel"
+    settings.STORAGES = dict(settings.STORAGES)
+    # No cache window (the autouse fixture): only sharing the run in progress keeps callers from queueing.
+    settings.STORAGE_HEALTH_PROBE_TIMEOUT = 2.0
+    s3_outage_peer.server.pause()
+    reports = []
+
+    def ask() -> None:
+        reports.append(storage_health(use_cache=True))
+
+    callers = [threading.Thread(target=ask) for _ in range(4)]
+    try:
+        for caller in callers:
+            caller.start()
+        for caller in callers:
+            caller.join(30)
+    finally:
+        s3_outage_peer.server.resume()
+    assert len(reports) == 4
+    # One run, shared: each caller waited at most one probe deadline, not one per caller before it.
+    assert len({id(report) for report in reports}) == 1
+    assert by_name(reports[0])["s3"].status == "timeout"
+    assert vercel_blob.request_count("put") == 1  # the backends got one probe, not four
