@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import BinaryIO
 
 from PIL import Image, ImageOps
 
 THUMBNAIL_SIZE = (300, 300)
 
 
-def make_thumbnail(source: Path, size: tuple[int, int] = THUMBNAIL_SIZE) -> bytes:
-    """A JPEG no larger than `size`, upright (EXIF orientation applied), transparency flattened on white."""
+def make_thumbnail(source: Path | BinaryIO, size: tuple[int, int] = THUMBNAIL_SIZE) -> bytes:
+    """A JPEG no larger than `size`, upright (EXIF orientation applied), transparency flattened on white.
+
+    `source` is a path or a seekable binary file positioned at the photo's start.
+    """
     with Image.open(source) as image:
         image.seek(0)  # the first frame of an animated GIF or WebP
         image = ImageOps.exif_transpose(image)

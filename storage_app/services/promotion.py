@@ -5,7 +5,8 @@ Every step can crash. The design makes each crash leave a state that a re-run fi
   one a crashed run wrote and checks its size and checksum) instead of creating a second one;
 - the object is written outside any transaction, so its location record is committed with it;
 - the status, the owning row and the permanent location change in one transaction;
-- the temporary file is removed only after that commit.
+- the temporary file is removed only after that commit; a re-run that finds it gone anyway (a lost
+  local disk) makes the thumbnail from the permanent copy.
 A row left 'processing' by a dead worker is re-queued by the sweep (see services/sweep.py).
 """
 
@@ -14,10 +15,15 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import shutil
 import signal
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import BinaryIO
 
 from django.conf import settings
 from django.core.files import File
@@ -32,7 +38,7 @@ from inventory.models import InventoryItem
 from storage_app.exceptions import StorageRejected
 from storage_app.models import UploadKind, UploadStatus, UploadTracking
 from storage_app.services.deletion import files_delete_on_commit
-from storage_app.services.temporary import CHUNK_SIZE, temporary_path
+from storage_app.services.temporary import CHUNK_SIZE, temporary_path, temporary_root
 from storage_app.thumbnails import make_thumbnail
 from storage_app.validation import EXTENSIONS
 
@@ -132,12 +138,30 @@ def _store(upload: UploadTracking, storage) -> tuple[str, str]:
             content.content_type = upload.content_type  # stored with the object (S3, Vercel Blob)
             stored = storage.save(name, content)
     thumb = ""
-    if upload.kind == UploadKind.IMAGE and temp.exists():
-        thumb = _store_thumbnail(upload, storage, temp)
+    if upload.kind == UploadKind.IMAGE:
+        with _photo_bytes(temp, storage, stored) as source:
+            thumb = _store_thumbnail(upload, storage, source)
     return stored, thumb
 
 
-def _store_thumbnail(upload: UploadTracking, storage, source: Path) -> str:
+@contextmanager
+def _photo_bytes(temp: Path, storage, stored: str) -> Iterator[Path | BinaryIO]:
+    """The photo to make the thumbnail from: its temporary file, or the permanent copy when a retry finds that gone.
+
+    Pillow seeks while it decodes and a remote object may not, so the permanent copy is streamed,
+    chunk by chunk, into an unnamed local file that disappears when closed (or when the worker dies).
+    """
+    if temp.exists():
+        yield temp
+        return
+    with tempfile.TemporaryFile(dir=temporary_root()) as copy:
+        with storage.open(stored, "rb") as handle:
+            shutil.copyfileobj(handle, copy, CHUNK_SIZE)
+        copy.seek(0)
+        yield copy
+
+
+def _store_thumbnail(upload: UploadTracking, storage, source: Path | BinaryIO) -> str:
     name = thumbnail_name(upload)
     try:
         data = make_thumbnail(source)

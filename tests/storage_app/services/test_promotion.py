@@ -5,19 +5,23 @@ exceptions: the outage is what is under test, and no real server refuses in exac
 demand. The real-server outages are proven in the fallback and worker suites.
 """
 
+import io
+import os
+import tracemalloc
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.core.files.storage import FileSystemStorage, default_storage
 from django.utils import timezone
+from PIL import Image
 
 from documents.models import Document
 from inventory.models import InventoryItem
 from storage_app.exceptions import StorageRejected, StorageServiceError
 from storage_app.models import UploadTracking
-from storage_app.services.promotion import permanent_name, upload_promote
-from storage_app.services.temporary import write_temporary
+from storage_app.services.promotion import permanent_name, thumbnail_name, upload_promote
+from storage_app.services.temporary import CHUNK_SIZE, temporary_path, write_temporary
 from storage_app.validation import sniff_type
 from tests.storage_app.files import image_bytes, uploaded
 
@@ -34,7 +38,7 @@ class RejectingStorage(FileSystemStorage):
 
 def make_pending(user, *, name: str, data: bytes, kind: str) -> UploadTracking:
     """The state upload_create leaves before its promotion runs: a temporary file and a pending row."""
-    temporary = write_temporary([data], max_size=10**6)
+    temporary = write_temporary([data], max_size=10**8)
     content_type = sniff_type(temporary.path, kind=kind, filename=name).content_type
     target = {}
     if kind == "image":
@@ -155,3 +159,65 @@ def test_item_deleted_on_the_way_keeps_no_object(user, settings):
 @pytest.mark.django_db(transaction=True)
 def test_missing_row_is_reported(db):
     assert upload_promote(upload_id=987654).status == "missing"
+
+
+def noisy_png(size: tuple[int, int]) -> bytes:
+    """A PNG that barely compresses: its file is about width x height x 3 bytes."""
+    buffer = io.BytesIO()
+    Image.frombytes("RGB", size, os.urandom(size[0] * size[1] * 3)).save(buffer, "PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def crash_after_the_write_and_lose_the_temporary_file(upload: UploadTracking, storage) -> None:
+    """A run wrote the object and died before its commit; then the temporary area went too (a lost local disk)."""
+    temporary = temporary_path(upload.temp_path)
+    with temporary.open("rb") as handle:
+        assert storage.save(permanent_name(upload), handle) == permanent_name(upload)
+    temporary.unlink()
+    UploadTracking.objects.filter(pk=upload.pk).update(
+        status="processing", processing_started_at=timezone.now() - timedelta(days=1)
+    )
+
+
+def stored_thumbnail(upload: UploadTracking, storage) -> Image.Image:
+    item = InventoryItem.objects.get(pk=upload.inventory_item_id)
+    assert item.image.name == permanent_name(upload)
+    assert item.thumbnail.name == thumbnail_name(upload)
+    with storage.open(item.thumbnail.name, "rb") as handle:
+        thumbnail = Image.open(io.BytesIO(handle.read()))
+    assert thumbnail.format == "JPEG"
+    return thumbnail
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rerun_without_the_temporary_file_makes_the_thumbnail_from_the_permanent_copy(user):
+    upload = make_pending(user, name="stool.png", data=image_bytes("PNG", (1200, 900)), kind="image")
+    crash_after_the_write_and_lose_the_temporary_file(upload, default_storage)
+
+    assert upload_promote(upload_id=upload.pk).status == "complete"
+
+    thumbnail = stored_thumbnail(upload, default_storage)
+    assert thumbnail.size == (300, 225)
+    # It is this photo's picture: teal (0, 128, 128), give or take JPEG's rounding.
+    assert all(abs(got - want) <= 8 for got, want in zip(thumbnail.getpixel((150, 112)), (0, 128, 128), strict=True))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_permanent_copy_is_streamed_from_a_remote_store_in_bounded_memory(user, vercel_blob_storage):
+    data = noisy_png((3000, 2000))
+    assert len(data) > 16 * CHUNK_SIZE
+    upload = make_pending(user, name="rug.png", data=data, kind="image")
+    crash_after_the_write_and_lose_the_temporary_file(upload, vercel_blob_storage)
+
+    tracemalloc.start()
+    try:
+        result = upload_promote(upload_id=upload.pk, storage=vercel_blob_storage)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert result.status == "complete"
+    assert stored_thumbnail(upload, vercel_blob_storage).size == (300, 200)
+    # Checksum and thumbnail read the object chunk by chunk (the reader's buffers come to about four
+    # chunks, whatever the size): the ~18 MB photo is never held whole in memory.
+    assert peak < 8 * CHUNK_SIZE, f"peak {peak} bytes for a {len(data)}-byte photo"
