@@ -47,7 +47,8 @@ def test_worker_promotes_a_queued_upload(celery_worker_process, user, settings):
     assert upload.permanent_backend == "local"
     with default_storage.open(upload.permanent_name) as handle:
         assert handle.read() == b"stools 12, bowls 8"
-    assert list(Path(settings.TEMP_UPLOAD_ROOT).iterdir()) == []
+    # The worker removes the temporary file just after committing 'complete': wait for it, don't race it.
+    wait_for(lambda: not any(Path(settings.TEMP_UPLOAD_ROOT).iterdir()), message="the temporary file to go")
     assert "storage_app.promote_upload" in celery_worker_process.log()
 
 
