@@ -75,6 +75,17 @@ class WriteOptions:
         return headers
 
 
+# A request body (RangeReader) is read and sent this many bytes at a time. urllib3's default, 16 KiB,
+# costs a Python-level read and send per 16 KiB: about a third more time for a multipart part.
+SEND_BLOCK = 256 * 1024
+
+
+class _Adapter(HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("blocksize", SEND_BLOCK)
+        super().init_poolmanager(*args, **kwargs)
+
+
 class VercelBlobClient:
     """Blob API calls for one store. Thread-safe; a forked process gets its own connections."""
 
@@ -108,7 +119,7 @@ class VercelBlobClient:
         with self._session_lock:
             if self._session is None or self._session_pid != os.getpid():
                 session = requests.Session()
-                adapter = HTTPAdapter(pool_connections=2, pool_maxsize=self._pool_size, max_retries=0)
+                adapter = _Adapter(pool_connections=2, pool_maxsize=self._pool_size, max_retries=0)
                 session.mount("http://", adapter)
                 session.mount("https://", adapter)
                 session.trust_env = False  # no .netrc credentials or proxy variables sneaking in
