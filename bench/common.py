@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import psutil
+
+# One owner of the loopback helpers for the test peers and the benchmarks (plain sockets, no pytest).
+from tests.peers.net import free_port, wait_for_port
+from tests.peers.s3 import NanioServer
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -34,6 +38,30 @@ class Stats:
 
     def fmt(self, unit: str = "", digits: int = 1) -> str:
         return f"{self.median:.{digits}f}{unit} ({self.low:.{digits}f} to {self.high:.{digits}f}, n={self.runs})"
+
+
+TARGET_MARK = "@@target "
+
+
+@dataclass(frozen=True)
+class Target:
+    """One target of issue #8 and how this run did against it; `why` explains a miss (Markdown)."""
+
+    name: str
+    goal: str
+    measured: str
+    met: bool
+    shortfall: str = ""
+    why: str = ""
+
+    def verdict(self) -> str:
+        return "met" if self.met else f"**missed** by {self.shortfall}"
+
+
+def emit_targets(targets: Sequence[Target]) -> None:
+    """Print the targets as marked JSON lines; bench.run collects them and strips them from the section."""
+    for target in targets:
+        print(TARGET_MARK + json.dumps(asdict(target)), flush=True)
 
 
 def repeat(fn: Callable[[], float], runs: int, warmup: int = 0) -> Stats:
@@ -61,22 +89,6 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return "\n".join(lines)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on 127.0.0.1:{port}")
-
-
 def bench_env(workdir: Path, **extra: str) -> dict[str, str]:
     """Environment of a benchmark Django process: its own database, folders and secret, no .env."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST"))}
@@ -97,6 +109,61 @@ def bench_env(workdir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+def django_in_process(work: Path, **extra: str) -> None:
+    """Migrate the benchmark database and set Django up in this process with the benchmark environment."""
+    env = bench_env(work, **{"LOG_LEVEL": "error", **extra})
+    manage(env, "migrate", "--noinput")
+    os.environ.update(env)
+    import django
+
+    django.setup()
+
+
+@contextlib.contextmanager
+def nanio(work: Path) -> Iterator[NanioServer]:
+    """The S3 server of the tests (nanio, SigV4-checking) on a free port, data in `work`."""
+    server = NanioServer(data_dir=work / "nanio", log_path=work / "nanio.log")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@contextlib.contextmanager
+def vercel_blob_process(work: Path, token: str) -> Iterator[tuple[str, str]]:
+    """The project's Vercel Blob server in a process of its own; yields (API URL, content URL base).
+
+    A separate process, not the in-process thread the tests use, so the server's work does not share
+    the client's interpreter lock and a throughput figure measures the client alone.
+    """
+    port = free_port()
+    log = (work / "vercel-blob.log").open("ab")
+    proc = subprocess.Popen(
+        [
+            *(PYTHON, "manage.py", "vercel_blob_server", "--port", str(port)),
+            *("--access", "public", "--data-dir", str(work / "vercel-blob")),
+        ],
+        cwd=ROOT,
+        env=bench_env(work, BLOB_READ_WRITE_TOKEN=token),  # the environment, not argv: ps shows argv
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        try:
+            wait_for_port(port, timeout=60)
+        except RuntimeError:
+            raise RuntimeError(
+                f"the Vercel Blob server did not start:\n{(work / 'vercel-blob.log').read_text()}"
+            ) from None
+        origin = f"http://127.0.0.1:{port}"
+        yield f"{origin}/api/blob", origin
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+
+
 def manage(env: dict[str, str], *args: str) -> str:
     result = subprocess.run(
         [PYTHON, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False
@@ -113,7 +180,9 @@ def workdir() -> Iterator[Path]:
 
 
 @contextlib.contextmanager
-def gunicorn(env: dict[str, str], *, workers: int = 1, threads: int = 1) -> Iterator[tuple[str, psutil.Process]]:
+def gunicorn(
+    env: dict[str, str], *, workers: int = 1, threads: int = 1, app: str = "instantory.wsgi"
+) -> Iterator[tuple[str, psutil.Process]]:
     """Serve the app with gunicorn on a free port; yields (base URL, the worker process)."""
     port = free_port()
     proc = subprocess.Popen(
@@ -121,7 +190,7 @@ def gunicorn(env: dict[str, str], *, workers: int = 1, threads: int = 1) -> Iter
             PYTHON,
             "-m",
             "gunicorn",
-            "instantory.wsgi",
+            app,
             f"--bind=127.0.0.1:{port}",
             f"--workers={workers}",
             f"--threads={threads}",
