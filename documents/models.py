@@ -8,6 +8,9 @@ from pgvector.django import HnswIndex, VectorField
 
 EMBEDDING_DIMENSIONS = 384
 
+# What the pipeline learns from a document's stored file: shown to its owner and to staff, set by neither.
+FILE_FACTS = ("content_type", "size", "checksum", "page_count", "processing_status", "processing_error")
+
 
 class ProcessingStatus(models.TextChoices):
     PENDING = "pending", "Pending"

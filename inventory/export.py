@@ -8,24 +8,9 @@ from collections.abc import Iterable, Iterator
 
 from django.db.models import QuerySet
 
-from inventory.models import InventoryItem
+from inventory.models import EDITABLE_FIELDS, InventoryItem
 
-COLUMNS = (
-    "id",
-    "name",
-    "description",
-    "category",
-    "material",
-    "color",
-    "dimensions",
-    "origin_source",
-    "import_cost",
-    "retail_price",
-    "tags",
-    "has_image",
-    "created_at",
-    "updated_at",
-)
+COLUMNS = ("id", *EDITABLE_FIELDS, "has_image", "created_at", "updated_at")
 # A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection").
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 ROWS_PER_CHUNK = 200
@@ -38,18 +23,10 @@ def csv_safe(value: object) -> str:
 
 
 def _row(item: InventoryItem) -> list[str]:
+    editable = ["; ".join(item.tags) if field == "tags" else getattr(item, field) for field in EDITABLE_FIELDS]
     cells = [
         item.pk,
-        item.name,
-        item.description,
-        item.category,
-        item.material,
-        item.color,
-        item.dimensions,
-        item.origin_source,
-        item.import_cost,
-        item.retail_price,
-        "; ".join(item.tags),
+        *editable,
         "yes" if item.image else "no",
         item.created_at.isoformat(),
         item.updated_at.isoformat(),

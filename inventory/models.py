@@ -7,6 +7,21 @@ from django.db.models.functions import Length
 
 models.CharField.register_lookup(Length)
 
+# The fields a client or staff member may set, in the order they are shown; the files and timestamps are
+# the upload pipeline's.
+EDITABLE_FIELDS = (
+    "name",
+    "description",
+    "category",
+    "material",
+    "color",
+    "dimensions",
+    "origin_source",
+    "import_cost",
+    "retail_price",
+    "tags",
+)
+
 
 class InventoryItem(models.Model):
     """A product of the business, usually with a photo (seed table `user_inventory`)."""

@@ -4,24 +4,10 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from inventory.models import InventoryItem
+from inventory.models import EDITABLE_FIELDS, InventoryItem
 from storage_app.models import UploadKind
 from storage_app.services.deletion import files_delete_on_commit
 from storage_app.services.uploads import upload_create
-
-# The fields a client or staff member may set; the files and timestamps are the pipeline's.
-EDITABLE_FIELDS = (
-    "name",
-    "description",
-    "category",
-    "material",
-    "color",
-    "dimensions",
-    "origin_source",
-    "import_cost",
-    "retail_price",
-    "tags",
-)
 
 
 def _check_fields(fields: dict) -> None:

@@ -38,13 +38,11 @@ def stored_file_response(
     return response
 
 
+# For APIViews that answer with a file or a stream rather than rendered data. Content negotiation is
+# forced, so a client asking for `image/png` or `text/csv` gets the file, not a 406; errors are still
+# rendered with the first renderer (JSON). A comment, not a docstring: drf-spectacular would publish a
+# docstring as the description of every operation of the views using it.
 class StreamedResponseApiMixin:
-    """For APIViews that answer with a file or a stream rather than rendered data.
-
-    Content negotiation is forced, so a client asking for `image/png` or `text/csv` gets the file,
-    not a 406; errors are still rendered with the first renderer (JSON).
-    """
-
     def perform_content_negotiation(self, request, force=False):
         return super().perform_content_negotiation(request, force=True)
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.views import APIView
 
-from inventory.api.items import LIST_PARAMETERS, as_field_errors
+from instantory.api import owned
+from inventory.api.items import LIST_PARAMETERS
 from inventory.export import inventory_csv_chunks
-from inventory.selectors import InvalidFilters, inventory_item_list
+from inventory.selectors import inventory_item_list
 from storage_app.file_responses import StreamedResponseApiMixin
 
 
@@ -24,8 +26,8 @@ class InventoryItemExportApi(StreamedResponseApiMixin, APIView):
     def get(self, request):
         try:
             items = inventory_item_list(owner=request.user, filters=request.query_params)
-        except InvalidFilters as exc:
-            raise as_field_errors(exc) from None
+        except DjangoValidationError as exc:
+            raise owned.field_errors(exc) from None
         response = StreamingHttpResponse(inventory_csv_chunks(items), content_type="text/csv; charset=utf-8")
         filename = f"inventory-{timezone.now():%Y%m%d}.csv"
         response["Content-Disposition"] = f'attachment; filename="{filename}"'

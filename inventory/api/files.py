@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from django.http import Http404
+from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework.views import APIView
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 
-from inventory.selectors import inventory_item_get
-from storage_app.exceptions import StorageUnavailable
-from storage_app.file_responses import StreamedResponseApiMixin, storage_unavailable_response, stored_file_response
+from instantory.api import owned
+from inventory.api.items import InventoryItemApi
+from inventory.models import InventoryItem
+from storage_app.file_responses import stored_file_response
 
 FILE_RESPONSES = {
     (200, "image/*"): OpenApiTypes.BINARY,
@@ -18,30 +18,18 @@ FILE_RESPONSES = {
 }
 
 
-class _InventoryItemFileApi(StreamedResponseApiMixin, APIView):
+class _InventoryItemFileApi(owned.FileMixin, InventoryItemApi):
     field: str
 
-    def get(self, request, item_id: int):
-        item = inventory_item_get(owner=request.user, item_id=item_id)
-        if item is None:
-            raise Http404
-        try:
-            return stored_file_response(getattr(item, self.field))
-        except StorageUnavailable:
-            return storage_unavailable_response()
+    def file_response(self, item: InventoryItem) -> FileResponse:
+        return stored_file_response(getattr(item, self.field))
 
 
+@extend_schema_view(get=extend_schema(operation_id="inventory_image_retrieve", responses=FILE_RESPONSES))
 class InventoryItemImageApi(_InventoryItemFileApi):
     field = "image"
 
-    @extend_schema(operation_id="inventory_image_retrieve", responses=FILE_RESPONSES)
-    def get(self, request, item_id: int):
-        return super().get(request, item_id)
 
-
+@extend_schema_view(get=extend_schema(operation_id="inventory_thumbnail_retrieve", responses=FILE_RESPONSES))
 class InventoryItemThumbnailApi(_InventoryItemFileApi):
     field = "thumbnail"
-
-    @extend_schema(operation_id="inventory_thumbnail_retrieve", responses=FILE_RESPONSES)
-    def get(self, request, item_id: int):
-        return super().get(request, item_id)
