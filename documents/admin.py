@@ -2,17 +2,17 @@ from pathlib import Path
 
 from django import forms
 from django.contrib import admin
-from django.db.models import OuterRef, Subquery
-from django.http import Http404, HttpResponse
-from django.urls import path, reverse
+from django.http import FileResponse
+from django.urls import reverse
 from django.utils.html import format_html
 
-from documents.models import Document, DocumentVector
+from documents.models import FILE_FACTS, Document, DocumentVector
 from documents.services.documents import document_attach_file, document_delete
 from storage_app.admin_forms import TrackedFileField
-from storage_app.exceptions import StorageUnavailable
+from storage_app.admin_mixins import TrackedFilesAdminMixin
 from storage_app.file_responses import stored_file_response
-from storage_app.models import UploadKind, UploadStatus, UploadTracking
+from storage_app.models import UploadKind
+from storage_app.selectors import with_original_filename
 from storage_app.validation import clean_filename
 
 
@@ -50,8 +50,11 @@ class DocumentAdminForm(forms.ModelForm):
 
 
 @admin.register(Document)
-class DocumentAdmin(admin.ModelAdmin):
+class DocumentAdmin(TrackedFilesAdminMixin, admin.ModelAdmin):
     form = DocumentAdminForm
+    file_routes = {"download": "file"}
+    upload_via = "document"
+    file_form_field = "upload"
     list_display = (
         "title",
         "owner",
@@ -66,54 +69,18 @@ class DocumentAdmin(admin.ModelAdmin):
     list_filter = ("processing_status", "category", "content_type", "created_at")
     search_fields = ("title", "author", "summary", "category", "checksum", "owner__username")
     list_select_related = ("owner",)
-    readonly_fields = (
-        "download_link",
-        "file",
-        "content_type",
-        "size",
-        "checksum",
-        "page_count",
-        "processing_status",
-        "processing_error",
-        "created_at",
-        "updated_at",
-    )
+    readonly_fields = ("download_link", "file", *FILE_FACTS, "created_at", "updated_at")
     raw_id_fields = ("owner",)
     date_hierarchy = "created_at"
 
     def get_queryset(self, request):
-        uploads = UploadTracking.objects.filter(document=OuterRef("pk")).order_by("-created_at", "-id")
-        stored = uploads.filter(status=UploadStatus.COMPLETE)
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                latest_upload_status=Subquery(uploads.values("status")[:1]),
-                original_filename=Subquery(stored.values("original_filename")[:1]),
-            )
-        )
+        return with_original_filename(super().get_queryset(request), via="document")
 
-    def get_urls(self):
-        view = self.admin_site.admin_view(self.download_view)
-        return [
-            path("<path:object_id>/download/", view, name="documents_document_download"),
-            *super().get_urls(),
-        ]
-
-    def get_changeform_initial_data(self, request):
-        return {"owner": request.user.pk, **super().get_changeform_initial_data(request)}
-
-    def download_view(self, request, object_id):
-        document = self.get_object(request, object_id)
-        if document is None or not self.has_view_permission(request, document):
-            raise Http404
+    def file_response(self, document: Document, field: str) -> FileResponse:
         filename = getattr(document, "original_filename", None) or Path(document.file.name).name
-        try:
-            return stored_file_response(
-                document.file, filename=filename, content_type=document.content_type, as_attachment=True
-            )
-        except StorageUnavailable:
-            return HttpResponse("The storage holding this file is unavailable.", status=503, content_type="text/plain")
+        return stored_file_response(
+            document.file, filename=filename, content_type=document.content_type, as_attachment=True
+        )
 
     @admin.display(description="File")
     def download_link(self, document):
@@ -122,22 +89,11 @@ class DocumentAdmin(admin.ModelAdmin):
         url = reverse("admin:documents_document_download", args=[document.pk])
         return format_html('<a class="document-download" href="{}">Download</a>', url)
 
-    @admin.display(description="Upload", ordering="latest_upload_status")
-    def upload_status(self, document):
-        return getattr(document, "latest_upload_status", None) or "—"
+    def attach_file(self, document: Document, file) -> None:
+        document_attach_file(document=document, file=file)
 
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        upload = form.cleaned_data.get("upload")
-        if upload:
-            document_attach_file(document=obj, file=upload)
-
-    def delete_model(self, request, obj):
-        document_delete(document=obj)
-
-    def delete_queryset(self, request, queryset):
-        for document in queryset:
-            document_delete(document=document)
+    def delete_row(self, document: Document) -> None:
+        document_delete(document=document)
 
 
 @admin.register(DocumentVector)
