@@ -2,6 +2,7 @@
 
 import pytest
 from model_bakery import baker
+from rest_framework.test import APIClient
 
 pytest_plugins = ["tests.peers.vercel_blob", "tests.peers.s3", "tests.peers.celery"]
 
@@ -19,6 +20,31 @@ def other_user(db):
 @pytest.fixture
 def staff_user(db, django_user_model):
     return django_user_model.objects.create_superuser(username="staff", email="staff@example.com", password="pw")
+
+
+def _api_client(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def api(user) -> APIClient:
+    """An API client authenticated as `user`."""
+    return _api_client(user)
+
+
+@pytest.fixture
+def other_api(other_user) -> APIClient:
+    """An API client authenticated as `other_user`, for checking that one user never sees another's rows."""
+    return _api_client(other_user)
+
+
+@pytest.fixture
+def staff_client(client, staff_user):
+    """A browser-like client logged in to the admin as a superuser."""
+    client.force_login(staff_user)
+    return client
 
 
 @pytest.fixture(autouse=True)

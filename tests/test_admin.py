@@ -13,12 +13,6 @@ ADMIN_MODELS = [
 
 
 @pytest.fixture
-def staff_client(client, staff_user):
-    client.force_login(staff_user)
-    return client
-
-
-@pytest.fixture
 def some_rows(staff_user):
     baker.make("inventory.InventoryItem", owner=staff_user, name="Beaded fan", category="Fans")
     baker.make("documents.Document", owner=staff_user, title="Supplier contract", checksum="")

@@ -12,12 +12,6 @@ ADD = reverse("admin:documents_document_add")
 CHANGELIST = reverse("admin:documents_document_changelist")
 
 
-@pytest.fixture
-def staff_client(client, staff_user):
-    client.force_login(staff_user)
-    return client
-
-
 @pytest.mark.django_db(transaction=True)
 def test_adding_a_document_tracks_its_file_and_lists_it_with_a_download_link(staff_client, staff_user):
     data = docx_bytes()

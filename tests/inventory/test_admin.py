@@ -14,12 +14,6 @@ ADD = reverse("admin:inventory_inventoryitem_add")
 CHANGELIST = reverse("admin:inventory_inventoryitem_changelist")
 
 
-@pytest.fixture
-def staff_client(client, staff_user):
-    client.force_login(staff_user)
-    return client
-
-
 def add(staff_client, owner, **extra):
     data = {"owner": owner.pk, "name": "Beaded fan", "category": "Fans", "tags": "beaded,fan", **extra}
     return staff_client.post(ADD, data)

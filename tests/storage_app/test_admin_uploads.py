@@ -13,12 +13,6 @@ CHANGELIST = reverse("admin:storage_app_uploadtracking_changelist")
 
 
 @pytest.fixture
-def staff_client(client, staff_user):
-    client.force_login(staff_user)
-    return client
-
-
-@pytest.fixture
 def failed_upload(user):
     """The state a photo upload is left in once its promotion gave up: bytes in the temporary area, row 'error'."""
     item = InventoryItem.objects.create(owner=user, name="Fan")

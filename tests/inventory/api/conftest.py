@@ -1,24 +1,9 @@
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from rest_framework.test import APIClient
 
 from inventory.models import InventoryItem
 from tests.storage_app.files import image_bytes
-
-
-@pytest.fixture
-def api(user):
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
-
-
-@pytest.fixture
-def other_api(other_user):
-    client = APIClient()
-    client.force_authenticate(other_user)
-    return client
 
 
 @pytest.fixture
