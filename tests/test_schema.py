@@ -47,12 +47,36 @@ def test_schema_is_valid_openapi_3_and_has_every_operation(schema):
 
 
 def test_list_operations_are_paginated_and_filterable(schema):
-    for path, filters in [("/api/inventory/", {"category", "search", "ordering"}), ("/api/documents/", {"search"})]:
+    for path, filters in [
+        ("/api/inventory/", {"category", "search", "ordering"}),
+        ("/api/documents/", {"search"}),
+        ("/api/uploads/", {"status"}),
+    ]:
         operation = schema["paths"][path]["get"]
         names = {parameter["name"] for parameter in operation["parameters"]}
         assert names >= filters | {"page", "page_size"}
         body = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
         assert body.rsplit("/", 1)[-1].startswith("Paginated")
+
+
+def test_every_component_is_named_for_what_it_holds(schema):
+    # A nested serializer left unnamed becomes `Input`/`Output`, and two of them would collide.
+    unnamed = {name for name in schema["components"]["schemas"] if name.startswith(("Input", "Output", "Filter"))}
+    assert not unnamed, unnamed
+    body = schema["paths"]["/api/uploads/"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert body == {"$ref": "#/components/schemas/UploadCreateInput"}
+
+
+def test_operations_are_not_described_by_shared_bases(schema):
+    # drf-spectacular describes an operation with the first docstring among its view's classes; the
+    # shared API bases are for developers and must not describe every inventory, document and upload call.
+    described = {
+        (path, method): operation["description"]
+        for path, item in schema["paths"].items()
+        for method, operation in item.items()
+        if operation.get("description")
+    }
+    assert set(described) <= {("/api/inventory/export.csv", "get"), ("/api/health/storage", "get")}, described
 
 
 def test_file_operations_declare_binary_bodies(schema):

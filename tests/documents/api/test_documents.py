@@ -73,7 +73,9 @@ def test_a_refused_file_leaves_no_document(api, settings, name, data, phrase):
     settings.UPLOAD_MAX_SIZE = 4096
     response = api.post(LIST, {"file": uploaded(name, data)}, format="multipart")
     assert response.status_code == 400
-    assert phrase in response.json()["file"][0]
+    body = response.json()
+    assert set(body) == {"file", "code"}
+    assert phrase in body["file"][0]
     assert Document.objects.count() == 0
     assert UploadTracking.objects.count() == 0
 

@@ -88,7 +88,9 @@ def test_create_with_a_photo_stores_it_and_a_thumbnail(api, user):
 def test_a_refused_photo_leaves_no_item(api, name, data, phrase):
     response = api.post(LIST, {"name": "Fan", "image": uploaded(name, data)})
     assert response.status_code == 400
-    assert phrase in response.json()["image"][0]
+    body = response.json()
+    assert set(body) == {"image", "code"}  # the field, and a code a client can act on
+    assert phrase in body["image"][0]
     assert InventoryItem.objects.count() == 0
     assert UploadTracking.objects.count() == 0
 

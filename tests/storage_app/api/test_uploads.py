@@ -1,17 +1,10 @@
 import pytest
 from django.urls import reverse
-from rest_framework.test import APIClient
 
+from documents.models import Document
 from inventory.models import InventoryItem
 from storage_app.models import UploadTracking
 from tests.storage_app.files import PDF_BYTES, image_bytes, uploaded
-
-
-@pytest.fixture
-def api(user):
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def post(api, name, data, kind, **extra):
@@ -41,12 +34,10 @@ def test_photo_for_an_existing_item(api, user):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_list_shows_only_own_uploads_with_status_filter_and_pages(api, user, other_user, settings):
+def test_list_shows_only_own_uploads_with_status_filter_and_pages(api, other_api):
     for index in range(3):
         post(api, f"n{index}.txt", b"note", "document")
-    other = APIClient()
-    other.force_authenticate(other_user)
-    post(other, "theirs.txt", b"note", "document")
+    post(other_api, "theirs.txt", b"note", "document")
     page = api.get(reverse("upload-list"), {"page_size": 2}).json()
     assert page["count"] == 3
     assert len(page["results"]) == 2
@@ -56,11 +47,34 @@ def test_list_shows_only_own_uploads_with_status_filter_and_pages(api, user, oth
     assert api.get(reverse("upload-list"), {"status": "lost"}).status_code == 400
 
 
+@pytest.mark.django_db
+def test_list_pages_like_every_list_page_size_chosen_and_capped_at_100(api, user, other_user):
+    rows = [
+        UploadTracking(
+            owner=owner,
+            original_filename=f"n{i}.txt",
+            content_type="text/plain",
+            size=1,
+            checksum="0" * 64,
+            kind="document",
+        )
+        for owner, count in ((user, 105), (other_user, 3))
+        for i in range(count)
+    ]
+    UploadTracking.objects.bulk_create(rows)
+    first = api.get(reverse("upload-list")).json()
+    assert (first["count"], len(first["results"]), first["previous"]) == (105, 25, None)
+    assert "page=2" in first["next"]
+    capped = api.get(reverse("upload-list"), {"page_size": 1000}).json()
+    assert len(capped["results"]) == 100
+    last = api.get(reverse("upload-list"), {"page_size": 100, "page": 2}).json()
+    assert (len(last["results"]), last["next"]) == (5, None)
+    assert api.get(reverse("upload-list"), {"page": 9}).status_code == 404
+
+
 @pytest.mark.django_db(transaction=True)
-def test_another_users_upload_is_404(api, other_user):
-    other = APIClient()
-    other.force_authenticate(other_user)
-    theirs = post(other, "theirs.txt", b"note", "document").json()
+def test_another_users_upload_is_404(api, other_api):
+    theirs = post(other_api, "theirs.txt", b"note", "document").json()
     assert api.get(reverse("upload-detail", args=[theirs["id"]])).status_code == 404
 
 
@@ -69,7 +83,16 @@ def test_another_users_item_is_refused(api, other_user):
     item = InventoryItem.objects.create(owner=other_user, name="Theirs")
     response = post(api, "a.png", image_bytes("PNG"), "image", inventory_item=item.pk)
     assert response.status_code == 400
-    assert "inventory_item" in response.json()
+    assert response.json() == {"inventory_item": ["No such inventory item."]}
+    assert UploadTracking.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_another_users_document_is_refused(api, other_user):
+    document = Document.objects.create(owner=other_user, title="Theirs")
+    response = post(api, "a.txt", b"note", "document", document=document.pk)
+    assert response.status_code == 400
+    assert response.json() == {"document": ["No such document."]}
     assert UploadTracking.objects.count() == 0
 
 
@@ -112,7 +135,9 @@ def test_refused_content_answers_400_with_the_reason(api, settings, name, data, 
     settings.UPLOAD_MAX_SIZE = 4096
     response = post(api, name, data, kind)
     assert response.status_code == 400
-    assert phrase in response.json()[field][0]
+    body = response.json()
+    assert set(body) == {field, "code"}
+    assert phrase in body[field][0]
     assert UploadTracking.objects.count() == 0
 
 
