@@ -214,9 +214,17 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+# Seconds between periodic reconcile runs (files on a fallback go home once the primary is healthy); 0 = never.
+STORAGE_RECONCILE_INTERVAL = env_int("STORAGE_RECONCILE_INTERVAL", 600, minimum=0)
 CELERY_BEAT_SCHEDULE = {
     "sweep-uploads": {"task": "storage_app.sweep_uploads", "schedule": float(UPLOAD_SWEEP_INTERVAL)},
 }
+if STORAGE_RECONCILE_INTERVAL:
+    # A run that outlasts the interval makes the next one answer "busy" (the relocation lock).
+    CELERY_BEAT_SCHEDULE["reconcile-storage"] = {
+        "task": "storage_app.reconcile_storage",
+        "schedule": float(STORAGE_RECONCILE_INTERVAL),
+    }
 
 # --- REST framework ------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from storage_app.services.relocation import TargetUnavailable, storage_reconcile
+from storage_app.services.relocation import RelocationBusy, TargetUnavailable, storage_reconcile
 
 
 @shared_task(name="storage_app.reconcile_storage", acks_late=True)
@@ -14,4 +14,6 @@ def reconcile_storage_task(dry_run: bool = False) -> dict:
         report = storage_reconcile(dry_run=dry_run)
     except TargetUnavailable as exc:
         return {"status": "primary_unavailable", "detail": str(exc)}
+    except RelocationBusy as exc:
+        return {"status": "busy", "detail": str(exc)}
     return {"status": "done" if report.ok else "partial", **report.as_dict()}

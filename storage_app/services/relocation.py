@@ -16,17 +16,18 @@ dead process. Running everything again at any time is safe.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.files import File
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from storage_app import locations
@@ -45,6 +46,16 @@ class CopyMismatch(StorageError):
 
 class TargetUnavailable(StorageUnavailable):
     """The backend files would move to failed its health probe: nothing is moved."""
+
+
+class RelocationBusy(StorageUnavailable):
+    """Another reconcile or migrate run holds the relocation lock: nothing is moved, try again later."""
+
+
+# Key of the PostgreSQL advisory lock one relocation run holds. Two runs at once would be unsafe: the
+# second would take the first's copy in progress (`moving_to`) for a crashed one and delete it just
+# before the first switches its record to it.
+RELOCATION_LOCK_KEY = 0x1A5707E
 
 
 def storage_reconcile(
@@ -174,10 +185,43 @@ def files_relocate(
 ) -> RelocationReport:
     """Move every stored file not on `target` (only those on `source` when given) to `target`."""
     storage = storage or default_fallback_storage()
-    target_backend = storage.backend(target)  # raises when the target is not configured
+    target = storage.backend(target).alias  # raises when the target is not configured
     if source is not None:
         storage.backend(source)
     report = RelocationReport(target=target, source=source, dry_run=dry_run)
+    with _relocation_lock(skip=dry_run):
+        _relocate(storage, report, target=target, source=source, on_file=on_file, on_plan=on_plan)
+    return report
+
+
+@contextlib.contextmanager
+def _relocation_lock(*, skip: bool = False) -> Iterator[None]:
+    """Hold the relocation advisory lock for one run, or raise RelocationBusy when another run has it."""
+    if skip:
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [RELOCATION_LOCK_KEY])
+        (acquired,) = cursor.fetchone()
+    if not acquired:
+        raise RelocationBusy("another reconcile_storage or migrate_storage run is in progress; nothing was moved")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [RELOCATION_LOCK_KEY])
+
+
+def _relocate(
+    storage: FallbackStorage,
+    report: RelocationReport,
+    *,
+    target: str,
+    source: str | None,
+    on_file: Callable[[str, str], None] | None,
+    on_plan: Callable[[int], None] | None,
+) -> None:
+    dry_run = report.dry_run
     relocation_finish_unfinished(storage, report)
     ids = locations.locations_away_from(target, source=source)
     report.planned = len(ids)
@@ -192,10 +236,9 @@ def files_relocate(
             report.moved.append(record.name)
             outcome = "would move"
         else:
-            outcome = _move_reported(storage, record, target_backend.alias, report)
+            outcome = _move_reported(storage, record, target, report)
         if on_file:
             on_file(record.name if record else str(record_id), outcome)
-    return report
 
 
 def _move_reported(storage: FallbackStorage, record: StoredFile, target: str, report: RelocationReport) -> str:

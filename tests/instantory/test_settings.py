@@ -1,5 +1,6 @@
 """Settings come from the environment, and a bad value stops start-up with one clear line."""
 
+import json
 import os
 import subprocess
 import sys
@@ -108,3 +109,30 @@ def test_tests_run_on_postgresql_with_pgvector(db):
         (indexdef,) = cursor.fetchone()
     assert "USING hnsw" in indexdef
     assert "vector_cosine_ops" in indexdef
+
+
+def beat_schedule(**env_overrides: str) -> dict[str, list]:
+    env = {**os.environ, "INSTANTORY_IGNORE_DOTENV": "1", "DEBUG": "1", **env_overrides}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    code = (
+        "import json; from django.conf import settings; "
+        "print(json.dumps({k: [v['task'], v['schedule']] for k, v in settings.CELERY_BEAT_SCHEDULE.items()}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_beat_runs_the_sweep_and_reconcile_periodically():
+    assert beat_schedule(STORAGE_RECONCILE_INTERVAL="120", UPLOAD_SWEEP_INTERVAL="60") == {
+        "sweep-uploads": ["storage_app.sweep_uploads", 60.0],
+        "reconcile-storage": ["storage_app.reconcile_storage", 120.0],
+    }
+    assert "reconcile-storage" not in beat_schedule(STORAGE_RECONCILE_INTERVAL="0")

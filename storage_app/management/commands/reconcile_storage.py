@@ -5,7 +5,7 @@ import json as jsonlib
 from django.core.management.base import BaseCommand, CommandError
 
 from storage_app.management.commands._relocation_output import RelocationOutput
-from storage_app.services.relocation import TargetUnavailable, orphans_sweep, storage_reconcile
+from storage_app.services.relocation import RelocationBusy, TargetUnavailable, orphans_sweep, storage_reconcile
 
 
 class Command(BaseCommand):
@@ -35,7 +35,7 @@ class Command(BaseCommand):
         output = RelocationOutput(self, progress=not (no_progress or json), verbosity=options["verbosity"])
         try:
             report = storage_reconcile(dry_run=dry_run, on_plan=output.on_plan, on_file=output.on_file)
-        except TargetUnavailable as exc:
+        except (TargetUnavailable, RelocationBusy) as exc:
             raise CommandError(str(exc), returncode=1) from None
         orphan_report = orphans_sweep(grace=orphan_grace, dry_run=dry_run) if orphans else None
         if json:

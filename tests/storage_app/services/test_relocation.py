@@ -5,14 +5,18 @@ import signal
 import subprocess
 import sys
 
+import psycopg
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
+from django.db import connection
 
 from storage_app.health import storage_health
 from storage_app.models import StoredFile
 from storage_app.services.relocation import (
+    RELOCATION_LOCK_KEY,
+    RelocationBusy,
     TargetUnavailable,
     files_relocate,
     orphans_sweep,
@@ -112,6 +116,40 @@ def test_dry_run_changes_nothing(db, vercel_blob, s3_peer):
     assert report.moved == [name]
     assert rows() == [(name, "s3", "stored", "", "")]
     assert blobs(vercel_blob) == []
+
+
+@pytest.mark.django_db
+def test_a_second_run_while_one_is_in_progress_moves_nothing(db, vercel_blob, s3_peer):
+    # Two runs at once are unsafe (the second would take the first's copy in progress for a crashed
+    # one and delete it), so a run holds a PostgreSQL advisory lock; here another session holds it.
+    storage = chain(vercel=vercel_blob, s3=s3_peer)
+    vercel_blob.refuse_connections()
+    name = storage.save("docs/file-1.txt", ContentFile(content(1)))
+    vercel_blob.accept_connections()
+    with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other_run:
+        assert other_run.execute("SELECT pg_try_advisory_lock(%s)", [RELOCATION_LOCK_KEY]).fetchone() == (True,)
+        with pytest.raises(RelocationBusy, match="another reconcile_storage or migrate_storage run"):
+            files_relocate(storage=storage, target="vercel")
+        with pytest.raises(RelocationBusy):
+            storage_migrate(storage=storage, source="s3", target="vercel")
+        assert rows() == [(name, "s3", "stored", "", "")]
+        assert blobs(vercel_blob) == []
+        assert files_relocate(storage=storage, target="vercel", dry_run=True).moved == [name]  # reads need no lock
+    report = files_relocate(storage=storage, target="vercel")
+    assert report.moved == [name]
+    assert rows() == [(name, "vercel", "stored", "", "")]
+
+
+@pytest.mark.django_db
+def test_the_command_says_another_run_is_in_progress(configured, vercel_blob, s3_outage_peer):
+    stored_on_s3_while_vercel_is_down(vercel_blob, 1)
+    with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other_run:
+        other_run.execute("SELECT pg_advisory_lock(%s)", [RELOCATION_LOCK_KEY])
+        with pytest.raises(CommandError, match="in progress; nothing was moved") as raised:
+            call_command("reconcile_storage", "--no-progress")
+        assert raised.value.returncode == 1
+        assert reconcile_storage_task.apply().get()["status"] == "busy"
+    assert {row[1] for row in rows()} == {"s3"}
 
 
 @pytest.mark.django_db
