@@ -584,8 +584,15 @@ def targets(rows: list[Row], overheads: Overheads, profiles: dict) -> list[Targe
             f"FallbackStorage against {row.ms(row.raw):.0f} ms raw, {gap:.0f} ms more; {limit}, together "
             f"{explained:.0f} ms."
         )
+        if gap > explained + max(2.0, 0.2 * gap):
+            why += (
+                f" Those costs explain {explained:.0f} of the {gap:.0f} ms; the rest is in the transfer itself, or "
+                "noise (see the range of the runs)."
+            )
         if path:
-            why += f" Profile: [{Path(path).name}](bench-profiles/{Path(path).name})."
+            why += f" Profile: [{Path(path).name}](bench-profiles/{Path(path).name})"
+            top = top_entries(ROOT / path)
+            why += f", most samples in {top}." if top else "."
         found.append(
             Target(
                 name=f"throughput {row.direction} {row.size_mib} MiB, {row.backend}",
@@ -597,6 +604,21 @@ def targets(rows: list[Row], overheads: Overheads, profiles: dict) -> list[Targe
             )
         )
     return found
+
+
+def top_entries(path: Path, count: int = 3) -> str:
+    """The first `count` lines of a profile's own-time list, as 'frame (share)'."""
+    lines = path.read_text().splitlines()
+    try:
+        start = next(i for i, line in enumerate(lines) if line.startswith("Top ") and "own samples" in line) + 1
+    except StopIteration:
+        return ""
+    entries = []
+    for line in lines[start : start + count]:
+        share, _, frame = line.strip().partition("  ")
+        if frame:
+            entries.append(f"`{frame.strip()}` {share}")
+    return ", ".join(entries)
 
 
 def profile_action(side: Side, direction: str, source: Path, work: Path) -> Callable[[], None]:
