@@ -7,6 +7,7 @@ caller records it and leaves the file alone. Nothing here writes to the file.
 
 from __future__ import annotations
 
+import codecs
 import logging
 import re
 import unicodedata
@@ -53,8 +54,14 @@ class ExtractedText:
     page_count: int | None = None
 
 
-def extract_text(stream: BinaryIO, *, content_type: str = "", filename: str = "") -> ExtractedText:
-    """The text of a seekable binary stream; the kind comes from the content type, else the name, else the bytes."""
+def extract_text(
+    stream: BinaryIO, *, content_type: str = "", filename: str = "", max_chars: int | None = None
+) -> ExtractedText:
+    """The text of a seekable binary stream; the kind comes from the content type, else the name, else the bytes.
+
+    `max_chars` bounds what a plain-text or Markdown file costs: only the bytes that can hold that many
+    characters are read, so a huge text file never sits in memory whole.
+    """
     head = stream.read(8)
     stream.seek(0)
     if not head:
@@ -65,7 +72,13 @@ def extract_text(stream: BinaryIO, *, content_type: str = "", filename: str = ""
     elif kind == DOCX:
         result = ExtractedText(_docx(stream))
     elif kind in (PLAIN, MARKDOWN):
-        text = _decode(stream.read())
+        # A character takes at most 4 bytes in UTF-8 and UTF-16 (plus a byte-order mark).
+        limit = -1 if max_chars is None else max_chars * 4 + 4
+        data = stream.read(limit)
+        truncated = limit >= 0 and len(data) == limit and bool(stream.read(1))
+        text = _decode(data, truncated=truncated)
+        if max_chars is not None:
+            text = text[:max_chars]
         result = ExtractedText(markdown_to_text(text) if kind == MARKDOWN else text)
     else:
         raise ExtractionError(f"Text cannot be read from files of type {content_type or 'unknown'}.")
@@ -160,16 +173,21 @@ def _table_rows(table) -> list[str]:
     return rows
 
 
-def _decode(data: bytes) -> str:
+def _decode(data: bytes, *, truncated: bool = False) -> str:
+    """Decode text; a `truncated` prefix may end inside a character, which is then left out."""
+
+    def decode(encoding: str) -> str:
+        return codecs.getincrementaldecoder(encoding)().decode(data, final=not truncated)
+
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
-            return data.decode("utf-16")
+            return decode("utf-16")
         except UnicodeDecodeError:
             raise ExtractionError("The text file claims UTF-16 but is not valid UTF-16.") from None
     if b"\x00" in data:
         raise ExtractionError("The file holds binary data, not text.")
     try:
-        return data.decode("utf-8-sig")
+        return decode("utf-8-sig")
     except UnicodeDecodeError:
         # Most non-UTF-8 text files in the wild come from Windows editors.
         return data.decode("cp1252", errors="replace")

@@ -113,7 +113,12 @@ def _read_text(document: Document) -> ExtractedText:
         except (StorageUnavailable, ConnectionError, TimeoutError) as exc:
             raise DocumentFileUnavailable(str(exc) or type(exc).__name__) from exc
         spool.seek(0)
-        return extract_text(spool, content_type=document.content_type, filename=PurePosixPath(document.file.name).name)
+        return extract_text(
+            spool,
+            content_type=document.content_type,
+            filename=PurePosixPath(document.file.name).name,
+            max_chars=settings.DOCUMENT_MAX_TEXT_CHARS,
+        )
 
 
 def _fail(

@@ -52,6 +52,35 @@ def test_text_in_windows_encoding_and_utf16_is_decoded():
     assert extract("Teak bowls, ½ price".encode("utf-16"), PLAIN).text == "Teak bowls, ½ price"
 
 
+class CountingStream(io.BytesIO):
+    """Counts the bytes handed out, to show a huge text file is not read whole."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.handed_out = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        chunk = super().read(size)
+        self.handed_out += len(chunk)
+        return chunk
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+def test_a_huge_text_file_is_read_only_as_far_as_max_chars(encoding):
+    # "é" takes 2 bytes in both encodings, so the cut also lands inside characters.
+    data = ("é" * 50 + "\n").encode(encoding) * 200_000  # ~20 MiB
+    stream = CountingStream(data)
+    result = extract_text(stream, content_type=PLAIN, max_chars=10_000)
+    assert stream.handed_out <= 8 + 10_000 * 4 + 4 + 1  # the 8-byte sniff, the bound, one byte to see more
+    assert len(result.text) <= 10_000
+    assert set(result.text) == {"é", "\n"}  # no replacement characters, no cp1252 mojibake
+    assert len(result.text) > 9_000
+
+
+def test_max_chars_leaves_a_short_file_whole():
+    assert extract_text(io.BytesIO("Crème".encode()), content_type=PLAIN, max_chars=1000).text == "Crème"
+
+
 def test_markdown_markup_is_removed():
     markdown = (
         "# Care instructions\n\n"
