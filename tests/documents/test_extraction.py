@@ -68,7 +68,7 @@ class CountingStream(io.BytesIO):
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
 def test_a_huge_text_file_is_read_only_as_far_as_max_chars(encoding):
     # "é" takes 2 bytes in both encodings, so the cut also lands inside characters.
-    data = ("é" * 50 + "\n").encode(encoding) * 200_000  # ~20 MiB
+    data = (("é" * 50 + "\n") * 200_000).encode(encoding)  # ~20 MiB
     stream = CountingStream(data)
     result = extract_text(stream, content_type=PLAIN, max_chars=10_000)
     assert stream.handed_out <= 8 + 10_000 * 4 + 4 + 1  # the 8-byte sniff, the bound, one byte to see more
