@@ -47,31 +47,6 @@ def test_list_shows_only_own_uploads_with_status_filter_and_pages(api, other_api
     assert api.get(reverse("upload-list"), {"status": "lost"}).status_code == 400
 
 
-@pytest.mark.django_db
-def test_list_pages_like_every_list_page_size_chosen_and_capped_at_100(api, user, other_user):
-    rows = [
-        UploadTracking(
-            owner=owner,
-            original_filename=f"n{i}.txt",
-            content_type="text/plain",
-            size=1,
-            checksum="0" * 64,
-            kind="document",
-        )
-        for owner, count in ((user, 105), (other_user, 3))
-        for i in range(count)
-    ]
-    UploadTracking.objects.bulk_create(rows)
-    first = api.get(reverse("upload-list")).json()
-    assert (first["count"], len(first["results"]), first["previous"]) == (105, 25, None)
-    assert "page=2" in first["next"]
-    capped = api.get(reverse("upload-list"), {"page_size": 1000}).json()
-    assert len(capped["results"]) == 100
-    last = api.get(reverse("upload-list"), {"page_size": 100, "page": 2}).json()
-    assert (len(last["results"]), last["next"]) == (5, None)
-    assert api.get(reverse("upload-list"), {"page": 9}).status_code == 404
-
-
 @pytest.mark.django_db(transaction=True)
 def test_another_users_upload_is_404(api, other_api):
     theirs = post(other_api, "theirs.txt", b"note", "document").json()
