@@ -21,13 +21,14 @@ import hashlib
 import logging
 import os
 import signal
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.files import File
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from storage_app import locations
@@ -56,6 +57,7 @@ class RelocationBusy(StorageUnavailable):
 # second would take the first's copy in progress (`moving_to`) for a crashed one and delete it just
 # before the first switches its record to it.
 RELOCATION_LOCK_KEY = 0x1A5707E
+RELOCATION_LOCK_WAIT = 5.0  # seconds
 
 
 def storage_reconcile(
@@ -200,16 +202,27 @@ def _relocation_lock(*, skip: bool = False) -> Iterator[None]:
     if skip:
         yield
         return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [RELOCATION_LOCK_KEY])
-        (acquired,) = cursor.fetchone()
-    if not acquired:
-        raise RelocationBusy("another reconcile_storage or migrate_storage run is in progress; nothing was moved")
+    # A run killed a moment ago holds the lock until PostgreSQL notices its connection is gone, so a
+    # re-run waits a little before calling the other run busy.
+    deadline = time.monotonic() + RELOCATION_LOCK_WAIT
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [RELOCATION_LOCK_KEY])
+            (acquired,) = cursor.fetchone()
+        if acquired:
+            break
+        if time.monotonic() >= deadline:
+            raise RelocationBusy("another reconcile_storage or migrate_storage run is in progress; nothing was moved")
+        time.sleep(0.1)
     try:
         yield
     finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [RELOCATION_LOCK_KEY])
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [RELOCATION_LOCK_KEY])
+        except DatabaseError:
+            # The session lock must not outlive the run: closing the connection releases it.
+            connection.close()
 
 
 def _relocate(

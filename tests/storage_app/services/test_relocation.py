@@ -4,6 +4,7 @@ import hashlib
 import signal
 import subprocess
 import sys
+import threading
 
 import psycopg
 import pytest
@@ -14,6 +15,7 @@ from django.db import connection
 
 from storage_app.health import storage_health
 from storage_app.models import StoredFile
+from storage_app.services import relocation
 from storage_app.services.relocation import (
     RELOCATION_LOCK_KEY,
     RelocationBusy,
@@ -118,8 +120,14 @@ def test_dry_run_changes_nothing(db, vercel_blob, s3_peer):
     assert blobs(vercel_blob) == []
 
 
+def hold_the_relocation_lock(other_run: psycopg.Connection) -> None:
+    # Blocking, not try: a run killed by an earlier test may still hold it for a moment.
+    other_run.execute("SET lock_timeout = '30s'")
+    other_run.execute("SELECT pg_advisory_lock(%s)", [RELOCATION_LOCK_KEY])
+
+
 @pytest.mark.django_db
-def test_a_second_run_while_one_is_in_progress_moves_nothing(db, vercel_blob, s3_peer):
+def test_a_second_run_while_one_is_in_progress_moves_nothing(db, vercel_blob, s3_peer, monkeypatch):
     # Two runs at once are unsafe (the second would take the first's copy in progress for a crashed
     # one and delete it), so a run holds a PostgreSQL advisory lock; here another session holds it.
     storage = chain(vercel=vercel_blob, s3=s3_peer)
@@ -127,7 +135,8 @@ def test_a_second_run_while_one_is_in_progress_moves_nothing(db, vercel_blob, s3
     name = storage.save("docs/file-1.txt", ContentFile(content(1)))
     vercel_blob.accept_connections()
     with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other_run:
-        assert other_run.execute("SELECT pg_try_advisory_lock(%s)", [RELOCATION_LOCK_KEY]).fetchone() == (True,)
+        hold_the_relocation_lock(other_run)
+        monkeypatch.setattr(relocation, "RELOCATION_LOCK_WAIT", 0.3)
         with pytest.raises(RelocationBusy, match="another reconcile_storage or migrate_storage run"):
             files_relocate(storage=storage, target="vercel")
         with pytest.raises(RelocationBusy):
@@ -141,10 +150,28 @@ def test_a_second_run_while_one_is_in_progress_moves_nothing(db, vercel_blob, s3
 
 
 @pytest.mark.django_db
-def test_the_command_says_another_run_is_in_progress(configured, vercel_blob, s3_outage_peer):
+def test_a_lock_released_within_the_wait_lets_the_run_go_on(db, vercel_blob, s3_peer):
+    # As when the previous run was killed and PostgreSQL has not yet ended its session.
+    storage = chain(vercel=vercel_blob, s3=s3_peer)
+    vercel_blob.refuse_connections()
+    name = storage.save("docs/file-1.txt", ContentFile(content(1)))
+    vercel_blob.accept_connections()
+    with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other_run:
+        hold_the_relocation_lock(other_run)
+        releaser = threading.Timer(0.5, other_run.execute, ["SELECT pg_advisory_unlock(%s)", [RELOCATION_LOCK_KEY]])
+        releaser.start()
+        report = files_relocate(storage=storage, target="vercel")
+        releaser.join()
+    assert report.moved == [name]
+    assert rows() == [(name, "vercel", "stored", "", "")]
+
+
+@pytest.mark.django_db
+def test_the_command_says_another_run_is_in_progress(configured, vercel_blob, s3_outage_peer, monkeypatch):
     stored_on_s3_while_vercel_is_down(vercel_blob, 1)
     with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other_run:
-        other_run.execute("SELECT pg_advisory_lock(%s)", [RELOCATION_LOCK_KEY])
+        hold_the_relocation_lock(other_run)
+        monkeypatch.setattr(relocation, "RELOCATION_LOCK_WAIT", 0.3)
         with pytest.raises(CommandError, match="in progress; nothing was moved") as raised:
             call_command("reconcile_storage", "--no-progress")
         assert raised.value.returncode == 1
