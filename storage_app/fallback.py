@@ -346,41 +346,117 @@ class FallbackStorage(Storage):
 
 
 class _Payload:
-    """The content of one save: seekable (spooled if it was not), with its size and SHA-256 known up front.
+    """The content of one save: seekable (spooled if it was not), hashed as the backend reads it.
 
-    Knowing them before the first backend is tried lets a failed attempt start again from the first
-    byte on the next backend, and gives the record its checksum for reconcile to verify copies.
+    The SHA-256 the record keeps (for reconcile to verify copies) is taken from the bytes the backend
+    reads, so a save reads its content once, not twice; whatever the backend did not read in order is
+    read afterwards. A failed attempt starts again from the first byte on the next backend.
     """
 
     def __init__(self, content: Any) -> None:
         self._spool: tempfile.SpooledTemporaryFile | None = None
         source = content
-        if not _seekable(content):
+        if not _seekable(content) or _is_text(content):
+            # Text is stored as UTF-8 bytes, so positions and sizes count bytes, not characters.
             # Closed by close(), once every backend attempt is over.
             self._spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX_MEMORY)  # noqa: SIM115
             for chunk in content.chunks():
                 self._spool.write(chunk.encode() if isinstance(chunk, str) else chunk)
             source = File(self._spool, name=getattr(content, "name", None))
-            if getattr(content, "content_type", None):
-                source.content_type = content.content_type
-        self.file = source
-        digest = hashlib.sha256()
-        size = 0
-        self.rewind()
-        while chunk := source.read(HASH_CHUNK):
-            data = chunk.encode() if isinstance(chunk, str) else chunk
-            digest.update(data)
-            size += len(data)
-        self.size = size
-        self.checksum = digest.hexdigest()
+        self._source = source
+        self._hashing = _HashingReader(source)
+        self.file = File(self._hashing, name=getattr(content, "name", None))
+        for attribute in ("content_type", "charset", "content_type_extra"):
+            if getattr(content, attribute, None) is not None:
+                setattr(self.file, attribute, getattr(content, attribute))
         self.rewind()
 
     def rewind(self) -> None:
         self.file.seek(0)
 
+    @property
+    def size(self) -> int:
+        return self._hashing.total_size()
+
+    @property
+    def checksum(self) -> str:
+        return self._hashing.hexdigest()
+
     def close(self) -> None:
         if self._spool is not None:
             self._spool.close()
+
+
+class _HashingReader:
+    """A seekable stream that hashes the prefix of its content read so far, in order.
+
+    Backends read sequentially (or rewind to retry), so the prefix usually covers the whole content by
+    the end of a save; reads out of order are allowed and only leave a gap that hexdigest() fills by
+    reading the rest itself. The content does not change during a save, so re-read bytes are skipped.
+    """
+
+    def __init__(self, source: Any) -> None:
+        self._source = source
+        self._lock = threading.Lock()
+        self._digest = hashlib.sha256()
+        self._hashed = 0  # bytes [0, _hashed) are in the digest
+
+    def read(self, size: int = -1) -> bytes:
+        with self._lock:
+            start = self._source.tell()
+            data = self._source.read(size)
+            if isinstance(data, str):
+                data = data.encode()
+            self._extend(start, data)
+            return data
+
+    def _extend(self, start: int, data: bytes) -> None:
+        end = start + len(data)
+        if start <= self._hashed < end:
+            self._digest.update(memoryview(data)[self._hashed - start :])
+            self._hashed = end
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        with self._lock:
+            self._source.seek(offset, whence)
+            return self._source.tell()
+
+    def tell(self) -> int:
+        return self._source.tell()
+
+    def seekable(self) -> bool:
+        return True
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        """Closing is the save's business (_Payload.close), not the backend's."""
+
+    @property
+    def closed(self) -> bool:
+        return False
+
+    def total_size(self) -> int:
+        with self._lock:
+            position = self._source.tell()
+            self._source.seek(0, io.SEEK_END)
+            size = self._source.tell()
+            self._source.seek(position)
+            return size
+
+    def hexdigest(self) -> str:
+        with self._lock:
+            position = self._source.tell()
+            self._source.seek(self._hashed)
+            while chunk := self._source.read(HASH_CHUNK):
+                self._extend(self._hashed, chunk.encode() if isinstance(chunk, str) else chunk)
+            self._source.seek(position)
+            return self._digest.hexdigest()
+
+
+def _is_text(content: Any) -> bool:
+    return isinstance(getattr(content, "file", content), io.TextIOBase)
 
 
 def _seekable(content: Any) -> bool:
