@@ -12,6 +12,7 @@ from tests.documents.files import (
     image_only_pdf_bytes,
     pdf_bytes,
 )
+from tests.streams import CountingStream
 
 CONTRACT = "Supplier agreement: Kanju Crafts delivers 200 beaded stools per quarter, payment net 30 days."
 
@@ -52,26 +53,13 @@ def test_text_in_windows_encoding_and_utf16_is_decoded():
     assert extract("Teak bowls, ½ price".encode("utf-16"), PLAIN).text == "Teak bowls, ½ price"
 
 
-class CountingStream(io.BytesIO):
-    """Counts the bytes handed out, to show a huge text file is not read whole."""
-
-    def __init__(self, data: bytes) -> None:
-        super().__init__(data)
-        self.handed_out = 0
-
-    def read(self, size: int | None = -1) -> bytes:
-        chunk = super().read(size)
-        self.handed_out += len(chunk)
-        return chunk
-
-
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
 def test_a_huge_text_file_is_read_only_as_far_as_max_chars(encoding):
     # "é" takes 2 bytes in both encodings, so the cut also lands inside characters.
     data = (("é" * 50 + "\n") * 200_000).encode(encoding)  # ~20 MiB
     stream = CountingStream(data)
     result = extract_text(stream, content_type=PLAIN, max_chars=10_000)
-    assert stream.handed_out <= 8 + 10_000 * 4 + 4 + 1  # the 8-byte sniff, the bound, one byte to see more
+    assert stream.bytes_read <= 8 + 10_000 * 4 + 4 + 1  # the 8-byte sniff, the bound, one byte to see more
     assert len(result.text) <= 10_000
     assert set(result.text) == {"é", "\n"}  # no replacement characters, no cp1252 mojibake
     assert len(result.text) > 9_000

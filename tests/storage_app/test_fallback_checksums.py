@@ -11,21 +11,9 @@ from django.core.files.base import File
 from storage_app.fallback import _HashingReader
 from storage_app.models import StoredFile
 from tests.storage_app.fallback_support import chain
+from tests.streams import CountingStream
 
 DATA = os.urandom(3 * 1024 * 1024 + 17)
-
-
-class CountingFile(io.BytesIO):
-    """Counts the bytes read from it."""
-
-    def __init__(self, data: bytes) -> None:
-        super().__init__(data)
-        self.bytes_read = 0
-
-    def read(self, size: int | None = -1) -> bytes:
-        chunk = super().read(size)
-        self.bytes_read += len(chunk)
-        return chunk
 
 
 @pytest.mark.parametrize("backend", ["vercel", "s3", "local"])
@@ -36,13 +24,13 @@ def test_a_save_reads_its_content_once_and_records_the_right_checksum(db, backen
         if backend == "local"
         else chain(**{backend: request.getfixturevalue(peers[backend])})
     )
-    source = CountingFile(DATA)
+    source = CountingStream(DATA)
     name = storage.save("docs/once.bin", File(source, name="once.bin"))
     record = StoredFile.objects.get(name=name)
     assert (record.backend, record.size, record.checksum) == (backend, len(DATA), hashlib.sha256(DATA).hexdigest())
     # No separate hashing pass: FallbackStorage reads no more than the backend on its own does
     # (boto3 reads a single-part body more than once for its own checksums; the others read it once).
-    alone = CountingFile(DATA)
+    alone = CountingStream(DATA)
     storage.backend(backend).storage.save("docs/alone.bin", File(alone, name="alone.bin"))
     assert source.bytes_read == alone.bytes_read
     if backend != "s3":

@@ -13,6 +13,7 @@ from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from storage_app.fallback import FallbackStorage
 from storage_app.health import storage_health
 from storage_app.models import StoredFile
 from storage_app.services import relocation
@@ -52,6 +53,15 @@ def assert_all_home(server, names: list[str], s3_peer, local_root) -> None:
         index = int(name.split("-")[1].split(".")[0])
         with default_storage.open(name) as handle:
             assert handle.read() == content(index)
+
+
+def one_file_on_s3(vercel_blob, s3_peer) -> tuple[FallbackStorage, str]:
+    """A chain vercel → s3 holding one file saved on S3 while Vercel Blob was down, Vercel back up."""
+    storage = chain(vercel=vercel_blob, s3=s3_peer)
+    vercel_blob.refuse_connections()
+    name = storage.save("docs/file-1.txt", ContentFile(content(1)))
+    vercel_blob.accept_connections()
+    return storage, name
 
 
 @pytest.fixture
@@ -110,10 +120,7 @@ def test_a_copy_that_does_not_match_is_discarded_and_the_file_stays_where_it_was
 
 @pytest.mark.django_db
 def test_dry_run_changes_nothing(db, vercel_blob, s3_peer):
-    storage = chain(vercel=vercel_blob, s3=s3_peer)
-    vercel_blob.refuse_connections()
-    name = storage.save("docs/file-1.txt", ContentFile(content(1)))
-    vercel_blob.accept_connections()
+    storage, name = one_file_on_s3(vercel_blob, s3_peer)
     report = files_relocate(storage=storage, target="vercel", dry_run=True)
     assert report.moved == [name]
     assert rows() == [(name, "s3", "stored", "", "")]
@@ -130,10 +137,7 @@ def hold_the_relocation_lock(other_run: psycopg.Connection) -> None:
 def test_a_second_run_while_one_is_in_progress_moves_nothing(db, vercel_blob, s3_peer, monkeypatch):
     # Two runs at once are unsafe (the second would take the first's copy in progress for a crashed
     # one and delete it), so a run holds a PostgreSQL advisory lock; here another session holds it.
-    storage = chain(vercel=vercel_blob, s3=s3_peer)
-    vercel_blob.refuse_connections()
-    name = storage.save("docs/file-1.txt", ContentFile(content(1)))
-    vercel_blob.accept_connections()
+    storage, name = one_file_on_s3(vercel_blob, s3_peer)
     with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other_run:
         hold_the_relocation_lock(other_run)
         monkeypatch.setattr(relocation, "RELOCATION_LOCK_WAIT", 0.3)
@@ -152,10 +156,7 @@ def test_a_second_run_while_one_is_in_progress_moves_nothing(db, vercel_blob, s3
 @pytest.mark.django_db
 def test_a_lock_released_within_the_wait_lets_the_run_go_on(db, vercel_blob, s3_peer):
     # As when the previous run was killed and PostgreSQL has not yet ended its session.
-    storage = chain(vercel=vercel_blob, s3=s3_peer)
-    vercel_blob.refuse_connections()
-    name = storage.save("docs/file-1.txt", ContentFile(content(1)))
-    vercel_blob.accept_connections()
+    storage, name = one_file_on_s3(vercel_blob, s3_peer)
     with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other_run:
         hold_the_relocation_lock(other_run)
         releaser = threading.Timer(0.5, other_run.execute, ["SELECT pg_advisory_unlock(%s)", [RELOCATION_LOCK_KEY]])

@@ -1,0 +1,16 @@
+"""Streams for tests that show how much of a file the code under test reads."""
+
+import io
+
+
+class CountingStream(io.BytesIO):
+    """An in-memory binary stream that counts the bytes read from it."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.bytes_read = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        chunk = super().read(size)
+        self.bytes_read += len(chunk)
+        return chunk
