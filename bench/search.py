@@ -4,11 +4,12 @@ A database of its own on the embedded server gets the app's migrations, then N s
 vectors (100,000 by default; `--rows 1000000` for the large run) drawn from a mixture of clusters,
 as real embeddings are, loaded by binary COPY with the HNSW index built afterwards. Owners hold 60%,
 10% and 1% of the rows; queries run through the search selector's own SQL and settings
-(`documents.selectors.search._candidates`: owner and model filtered inside the query, iterative
-index scan, ef_search). Recall@10 compares the ten ids returned with the exact ten nearest of that
-owner's vectors (numpy, brute force). The embedder figures come from the offline default model
-(all-MiniLM-L6-v2 int8 ONNX) on realistic 800-character chunks, and from the whole processing
-service (extract, chunk, embed, write) on text documents. The database is dropped at the end.
+(`documents.selectors.search._candidates`: exact for an owner with few vectors, otherwise owner and
+model filtered inside the HNSW index scan, iterative scan, ef_search). Recall@10 compares the ten ids
+returned with the exact ten nearest of that owner's vectors (numpy, brute force). The embedder
+figures come from the offline default model (all-MiniLM-L6-v2 int8 ONNX) on realistic
+800-character chunks, and from the whole processing service (extract, chunk, embed, write) on text
+documents. The database is dropped at the end.
 """
 
 from __future__ import annotations
@@ -127,8 +128,7 @@ def plan_of(owner_id: int, model: str, query: np.ndarray) -> str:
 
     params = {"vector": "[" + ",".join(f"{v:.7g}" for v in query) + "]", "owner": owner_id, "model": model, "limit": K}
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)")
-        cursor.execute("EXPLAIN " + search._SEMANTIC_SQL, params)
+        cursor.execute("EXPLAIN " + search.semantic_sql(cursor, params), params)  # the selector's own choice
         plan = "\n".join(row[0] for row in cursor.fetchall())
     return "HNSW index" if "document_vectors_embedding_hnsw" in plan else "owner index + exact sort"
 
@@ -167,9 +167,9 @@ def measure(
             p50, p95 = np.percentile(latencies, [50, 95])
             p50s.append(float(p50))
             p95s.append(float(p95))
-        effective = max(ef_search, min(limit, 1000))
+        effective = str(max(ef_search, min(limit, 1000))) if plan == "HNSW index" else "none (exact)"
         rows.append(
-            [f"{len(mine):,}", plan, str(effective), Stats.of(p50s), Stats.of(p95s), float(np.mean(recalls)), ef_search]
+            [f"{len(mine):,}", plan, effective, Stats.of(p50s), Stats.of(p95s), float(np.mean(recalls)), ef_search]
         )
     settings.SEARCH_HNSW_EF_SEARCH = 100
     return rows
@@ -328,11 +328,15 @@ def main() -> None:
             if not args.keep:
                 drop_database()
 
+    from django.conf import settings
+
     print(
         f"{args.rows:,} synthetic 384-d vectors ({CLUSTERS} clusters, {args.rows // CHUNKS_PER_DOCUMENT:,} documents "
         f"of {CHUNKS_PER_DOCUMENT} chunks), HNSW m=16, ef_construction=64; generated and loaded in "
         f"{load_seconds:.0f} s, of which the index build took {build:.0f} s. {QUERIES} queries per row, k={K}, "
-        "through the search selector's SQL (iterative index scan, ef_search from SEARCH_HNSW_EF_SEARCH).\n"
+        "through the search selector's SQL: exact for an owner with at most SEARCH_EXACT_MAX_VECTORS vectors "
+        f"({settings.SEARCH_EXACT_MAX_VECTORS:,}), otherwise the HNSW index with an iterative scan and ef_search from "
+        "SEARCH_HNSW_EF_SEARCH.\n"
     )
     print(
         table(

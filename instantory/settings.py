@@ -300,4 +300,6 @@ DOCUMENT_MAX_TEXT_CHARS = env_int("DOCUMENT_MAX_TEXT_CHARS", 2_000_000, minimum=
 # Semantic search (documents.selectors.search)
 SEARCH_DEFAULT_MODE = env_choice("SEARCH_DEFAULT_MODE", ["semantic", "hybrid"], "semantic")
 SEARCH_HNSW_EF_SEARCH = env_int("SEARCH_HNSW_EF_SEARCH", 100, minimum=1, maximum=1000)
+# An owner with at most this many vectors is searched exactly, without the HNSW index (0: never).
+SEARCH_EXACT_MAX_VECTORS = env_int("SEARCH_EXACT_MAX_VECTORS", 15_000, minimum=0, maximum=1_000_000)
 SEARCH_SNIPPET_CHARS = env_int("SEARCH_SNIPPET_CHARS", 300, minimum=40, maximum=4000)

@@ -349,8 +349,9 @@ class _Payload:
     """The content of one save: seekable (spooled if it was not), hashed as the backend reads it.
 
     The SHA-256 the record keeps (for reconcile to verify copies) is taken from the bytes the backend
-    reads, so a save reads its content once, not twice; whatever the backend did not read in order is
-    read afterwards. A failed attempt starts again from the first byte on the next backend.
+    reads, so a save that sends its content in order reads it once; a backend that reads out of order
+    (parallel multipart parts) hands the hashing to a thread that reads the content alongside it. A
+    failed attempt starts again from the first byte on the next backend.
     """
 
     def __init__(self, content: Any) -> None:
@@ -383,23 +384,30 @@ class _Payload:
         return self._hashing.hexdigest()
 
     def close(self) -> None:
+        self._hashing.stop()  # before the spool goes: the hashing thread may still be reading it
         if self._spool is not None:
             self._spool.close()
 
 
 class _HashingReader:
-    """A seekable stream that hashes the prefix of its content read so far, in order.
+    """A seekable stream that hashes its content as it is read.
 
-    Backends read sequentially (or rewind to retry), so the prefix usually covers the whole content by
-    the end of a save; reads out of order are allowed and only leave a gap that hexdigest() fills by
-    reading the rest itself. The content does not change during a save, so re-read bytes are skipped.
+    Reads in order (and re-reads of a retry) extend the digest on the reading thread. The first read
+    that skips ahead leaves a gap no later in-order read can fill, so from then on a thread of its own
+    reads the rest of the content and hashes it while the backend goes on sending: the hashing costs
+    no time on the save's path (hashlib and reads release the interpreter lock). The content does not
+    change during a save.
     """
 
     def __init__(self, source: Any) -> None:
         self._source = source
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one position: every seek+read of the source happens under it
         self._digest = hashlib.sha256()
         self._hashed = 0  # bytes [0, _hashed) are in the digest
+        self._handed_off = False  # once True, only _hash_the_rest touches the digest
+        self._catch_up: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._error: BaseException | None = None
 
     def read(self, size: int = -1) -> bytes:
         with self._lock:
@@ -407,14 +415,38 @@ class _HashingReader:
             data = self._source.read(size)
             if isinstance(data, str):
                 data = data.encode()
-            self._extend(start, data)
+            if not self._handed_off:
+                if start <= self._hashed < start + len(data):
+                    self._digest.update(memoryview(data)[self._hashed - start :])
+                    self._hashed = start + len(data)
+                elif start > self._hashed:
+                    self._start_catch_up()
             return data
 
-    def _extend(self, start: int, data: bytes) -> None:
-        end = start + len(data)
-        if start <= self._hashed < end:
-            self._digest.update(memoryview(data)[self._hashed - start :])
-            self._hashed = end
+    def _start_catch_up(self) -> None:
+        """From now on the thread owns the digest; readers only read (called under the lock)."""
+        self._handed_off = True
+        self._catch_up = threading.Thread(target=self._hash_the_rest, name="storage-save-sha256", daemon=True)
+        self._catch_up.start()
+
+    def _hash_the_rest(self) -> None:
+        try:
+            while not self._stopping.is_set():
+                chunk = self._read_at(self._hashed, HASH_CHUNK)
+                if not chunk:
+                    return
+                self._digest.update(chunk)
+                self._hashed += len(chunk)
+        except BaseException as exc:  # re-raised by hexdigest() on the save's thread
+            self._error = exc
+
+    def _read_at(self, offset: int, size: int) -> bytes:
+        with self._lock:
+            position = self._source.tell()
+            self._source.seek(offset)
+            data = self._source.read(size)
+            self._source.seek(position)
+        return data.encode() if isinstance(data, str) else data
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         with self._lock:
@@ -446,13 +478,21 @@ class _HashingReader:
             return size
 
     def hexdigest(self) -> str:
+        """The SHA-256 of the whole content; whatever no read covered is read here."""
         with self._lock:
-            position = self._source.tell()
-            self._source.seek(self._hashed)
-            while chunk := self._source.read(HASH_CHUNK):
-                self._extend(self._hashed, chunk.encode() if isinstance(chunk, str) else chunk)
-            self._source.seek(position)
-            return self._digest.hexdigest()
+            handed_off, self._handed_off = self._handed_off, True
+        if not handed_off:
+            self._hash_the_rest()  # only what the backend did not read
+        elif self._catch_up is not None:
+            self._catch_up.join()
+        if self._error is not None:
+            raise self._error
+        return self._digest.hexdigest()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._catch_up is not None:
+            self._catch_up.join()
 
 
 def _is_text(content: Any) -> bool:

@@ -8,6 +8,10 @@ from django.http import FileResponse, Http404
 from rest_framework import status
 from rest_framework.response import Response
 
+# FileResponse reads 4 KiB at a time by default: one send() per 4 KiB under gunicorn. Bigger blocks
+# cut the calls 64-fold and still keep a download's memory flat.
+BLOCK_SIZE = 256 * 1024
+
 
 def stored_file_response(
     field_file,
@@ -33,6 +37,7 @@ def stored_file_response(
         filename=filename or PurePosixPath(field_file.name).name,
         content_type=content_type or None,
     )
+    response.block_size = BLOCK_SIZE
     # Owner-checked content: no shared cache may keep it.
     response["Cache-Control"] = "private, max-age=0"
     return response

@@ -1,14 +1,17 @@
 """Semantic search over one user's documents: nearest chunks by cosine distance, grouped per document.
 
-The owner and the embedding model are filtered inside the SQL query, together with the HNSW index
-scan. pgvector (≥ 0.8) then keeps scanning the index until enough rows pass the filter
-(`hnsw.iterative_scan`), so k documents come back whenever the user has k, however many other
-users' vectors surround them. Hybrid mode fuses that ranking with PostgreSQL full-text search
+An owner with few vectors (SEARCH_EXACT_MAX_VECTORS) is searched exactly: their rows through the
+owner index, every distance computed and sorted, which is both exact and faster than walking a graph
+of everybody's vectors for the few that are theirs. Otherwise the owner and the embedding model are
+filtered inside the HNSW index scan, and pgvector (≥ 0.8) keeps scanning the index until enough rows
+pass the filter (`hnsw.iterative_scan`), so k documents come back whenever the user has k, however
+many other users' vectors surround them. Hybrid mode fuses that ranking with PostgreSQL full-text search
 (reciprocal rank fusion), which helps queries with exact words: SKUs, names, invoice numbers.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -44,6 +47,22 @@ WITH nearest AS MATERIALIZED (
     LIMIT %(limit)s
 )
 SELECT id, document_id, chunk_index, chunk_text, distance FROM nearest ORDER BY distance, id
+"""
+
+# "+ 0" makes the sort key an expression the HNSW index cannot produce in order, so the planner reads
+# the owner's rows through docvec_owner_model_idx and sorts them: exact, whatever the statistics say.
+_EXACT_SQL = """
+SELECT id, document_id, chunk_index, chunk_text, embedding <=> %(vector)s::vector AS distance
+FROM document_vectors
+WHERE owner_id = %(owner)s AND embedding_model = %(model)s
+ORDER BY (embedding <=> %(vector)s::vector) + 0, id
+LIMIT %(limit)s
+"""
+
+# The planner's estimate of the owner's vectors, from the table's statistics (the most common owners
+# are counted there): a plan, no rows read. Counting for real costs a scan of up to the threshold.
+_ESTIMATE_SQL = """
+EXPLAIN (FORMAT JSON) SELECT 1 FROM document_vectors WHERE owner_id = %(owner)s AND embedding_model = %(model)s
 """
 
 _FULLTEXT_SQL = f"""
@@ -127,19 +146,43 @@ def _candidates(
         "limit": limit,
         "text": text,
     }
-    # SET LOCAL lasts until the end of this transaction only, so pooled connections keep their defaults.
     with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
-        cursor.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)")
-        cursor.execute("SELECT set_config('hnsw.max_scan_tuples', %s, true)", [str(MAX_SCAN_TUPLES)])
-        ef_search = max(settings.SEARCH_HNSW_EF_SEARCH, min(limit, 1000))
-        cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(ef_search)])
-        cursor.execute(_SEMANTIC_SQL, params)
+        cursor.execute(semantic_sql(cursor, params), params)
         semantic = [Chunk(*row) for row in cursor.fetchall()]
         fulltext: list[Chunk] = []
         if hybrid:
             cursor.execute(_FULLTEXT_SQL, params)
             fulltext = [Chunk(*row) for row in cursor.fetchall()]
     return semantic, fulltext
+
+
+def semantic_sql(cursor, params: dict) -> str:
+    """The nearest-chunks query for this owner: exact for few vectors, else the HNSW index (configured here).
+
+    Runs inside the caller's transaction: SET LOCAL lasts until its end only, so pooled connections
+    keep their defaults.
+    """
+    cap = settings.SEARCH_EXACT_MAX_VECTORS
+    if cap and _estimated_vectors(cursor, params) <= cap:
+        return _EXACT_SQL
+    cursor.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)")
+    cursor.execute("SELECT set_config('hnsw.max_scan_tuples', %s, true)", [str(MAX_SCAN_TUPLES)])
+    ef_search = max(settings.SEARCH_HNSW_EF_SEARCH, min(params["limit"], 1000))
+    cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(ef_search)])
+    return _SEMANTIC_SQL
+
+
+def _estimated_vectors(cursor, params: dict) -> float:
+    """How many vectors of the model the owner has, as the planner estimates it.
+
+    Statistics lag behind (autovacuum's ANALYZE): a user who has just grown past the threshold is
+    searched exactly for a while, slower but still right.
+    """
+    cursor.execute(_ESTIMATE_SQL, params)
+    plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return float(plan[0]["Plan"]["Plan Rows"])
 
 
 def _rank(semantic: Sequence[Chunk], fulltext: Sequence[Chunk]) -> list[tuple[Chunk, float]]:

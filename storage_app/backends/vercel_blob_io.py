@@ -176,16 +176,34 @@ class BlobReader(io.RawIOBase):
         return target
 
     def readinto(self, buffer) -> int:
+        view = memoryview(buffer)
+        return self._transfer(len(buffer), lambda response, wanted: response.raw.readinto(view[:wanted]))
+
+    def read(self, size: int | None = -1) -> bytes:
+        """Up to `size` bytes as urllib3 returns them: no buffer to fill and copy out of, as readinto has."""
+        if size is None or size < 0:
+            return self.readall()
+        chunks: list[bytes] = []
+
+        def read(response: requests.Response, wanted: int) -> int:
+            chunks.append(response.raw.read(wanted))
+            return len(chunks[-1])
+
+        self._transfer(size, read)
+        return chunks[-1] if chunks else b""
+
+    def _transfer(self, size: int, read: Callable[[requests.Response, int], int]) -> int:
+        """One read of up to `size` bytes at the position; a dropped connection reopens from there."""
         if self.closed:
             raise ValueError("I/O operation on closed file.")
-        wanted = min(len(buffer), self._size - self._position)
+        wanted = min(size, self._size - self._position)
         if wanted <= 0:
             return 0
         while True:
             try:
                 if self._response is None or self._response_position != self._position:
                     self._reopen()
-                count = self._response.raw.readinto(memoryview(buffer)[:wanted])
+                count = read(self._response, wanted)
                 if count == 0:
                     raise StorageConnectionError(
                         f"Vercel Blob read {self.name!r}: the connection closed at byte "
@@ -236,6 +254,7 @@ class VercelBlobFile(File):
 
     def __init__(self, reader: BlobReader, *, name: str, size: int, content_type: str | None, etag: str | None):
         super().__init__(io.BufferedReader(reader, buffer_size=READ_BUFFER), name)
+        self._reader = reader
         self._size = size
         self.content_type = content_type
         self.etag = etag
@@ -248,6 +267,21 @@ class VercelBlobFile(File):
             raise ValueError("this Vercel Blob file is closed; open it again from the storage")
         self.seek(0)
         return self
+
+    def read(self, size: int | None = -1) -> bytes:
+        buffered = self.file
+        if size is not None and size >= READ_BUFFER and buffered.tell() == self._reader.tell():
+            # Nothing is buffered: a big read goes straight to the connection, saving a copy of
+            # every byte through the buffer (stored_file_response reads blocks of this size).
+            data = self._reader.read(size)
+            if 0 < len(data) < size:  # a connection cut mid-read: fill up as BufferedReader would
+                parts = [data]
+                while size > (got := sum(map(len, parts))) and (more := self._reader.read(size - got)):
+                    parts.append(more)
+                data = b"".join(parts)
+            buffered.seek(self._reader.tell())  # the buffer forgets what it held before
+            return data
+        return buffered.read(size)
 
     def write(self, *args, **kwargs):
         raise io.UnsupportedOperation("a Vercel Blob file is read-only; save new content with storage.save()")

@@ -4,6 +4,7 @@ import hashlib
 import io
 import os
 import random
+import threading
 
 import pytest
 from django.core.files.base import File
@@ -58,3 +59,40 @@ def test_a_retry_from_the_start_is_not_hashed_twice():
     while reader.read(256 * 1024):
         pass
     assert reader.hexdigest() == hashlib.sha256(DATA).hexdigest()
+
+
+def test_parts_read_in_parallel_are_hashed_by_a_thread_alongside_them():
+    """As Vercel's multipart upload reads: parts at once, each in its own thread, each in order."""
+    import concurrent.futures
+
+    reader = _HashingReader(File(io.BytesIO(DATA)))
+    part = 512 * 1024
+    lock = threading.Lock()
+
+    def send(start: int) -> int:
+        sent = 0
+        while sent < min(part, len(DATA) - start):
+            with lock:  # the upload's own position lock (vercel_blob_io.UploadSource)
+                reader.seek(start + sent)
+                sent += len(reader.read(min(64 * 1024, part - sent)))
+        return sent
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        assert sum(pool.map(send, range(0, len(DATA), part))) == len(DATA)
+    assert reader._catch_up is not None  # the reads skipped ahead: a thread took the hashing over
+    assert reader.hexdigest() == hashlib.sha256(DATA).hexdigest()
+    assert reader.hexdigest() == hashlib.sha256(DATA).hexdigest()  # asking twice gives the same
+
+
+def test_a_save_that_ends_stops_the_hashing_thread_before_its_spool_is_closed():
+    from storage_app.fallback import _Payload
+
+    payload = _Payload(File(io.StringIO("x" * len(DATA)), name="big.txt"))  # text: spooled as UTF-8
+    assert payload._spool is not None
+    payload.file.seek(2 * 1024 * 1024)
+    payload.file.read(10)  # skips ahead: the hashing thread starts
+    thread = payload._hashing._catch_up
+    assert thread is not None
+    payload.close()
+    assert not thread.is_alive()
+    assert payload._spool.closed

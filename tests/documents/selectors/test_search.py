@@ -108,7 +108,8 @@ def random_vectors_sql(owner_sql: str, document_sql: str, chunk_sql: str, count:
     """  # noqa: S608 - test-only constants
 
 
-def test_k_documents_come_back_through_the_hnsw_index_among_many_other_users_vectors(user, local_embedder):
+def test_k_documents_come_back_through_the_hnsw_index_among_many_other_users_vectors(user, local_embedder, settings):
+    settings.SEARCH_EXACT_MAX_VECTORS = 0  # 60 vectors would be searched exactly otherwise
     model = local_embedder.model_name
     mine = baker.make(Document, owner=user, _quantity=20)
     others = baker.make("auth.User", _quantity=3)
@@ -147,6 +148,43 @@ def test_k_documents_come_back_through_the_hnsw_index_among_many_other_users_vec
     assert len(results) == 20
     assert {hit.document.pk for hit in results} == {d.pk for d in mine}
     assert all(hit.matching_chunks >= 1 for hit in results)
+
+
+def test_an_owner_with_few_vectors_is_searched_exactly_and_one_with_more_through_the_index(
+    user, other_user, local_embedder, settings
+):
+    model = local_embedder.model_name
+    mine = baker.make(Document, owner=user, _quantity=30)
+    with connection.cursor() as cursor:
+        cursor.execute(random_vectors_sql(str(other_user.pk), "1000000 + g / 10", "g % 10", 500, model))
+        cursor.execute(
+            random_vectors_sql(str(user.pk), f"(ARRAY{[d.pk for d in mine]})[1 + g / 4]", "g % 4", 120, model)
+        )
+        cursor.execute("ANALYZE document_vectors")
+    query = local_embedder.embed_query("anything at all")
+    stored = DocumentVector.objects.filter(owner_id=user.pk).values_list("id", "embedding")
+    ids, vectors = zip(*stored, strict=True)
+    vectors = np.array(vectors, dtype=np.float32)
+    similarity = (vectors @ query) / np.linalg.norm(vectors, axis=1)
+    exact_order = [ids[i] for i in np.argsort(-similarity)[:40]]
+    vector = "[" + ",".join(f"{value:.7g}" for value in query) + "]"
+    params = {"vector": vector, "owner": user.pk, "model": model, "limit": 40}
+
+    # 120 vectors as the planner's statistics count them (ANALYZE above), 500 of someone else's.
+    for cap, expected_sql in [(150, search_module._EXACT_SQL), (90, search_module._SEMANTIC_SQL)]:
+        settings.SEARCH_EXACT_MAX_VECTORS = cap
+        with connection.cursor() as cursor:
+            assert search_module.semantic_sql(cursor, params) == expected_sql
+    settings.SEARCH_EXACT_MAX_VECTORS = 150
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + search_module._EXACT_SQL, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "document_vectors_embedding_hnsw" not in plan
+    semantic, _ = search_module._candidates(user.pk, model, query, "", 40, hybrid=False)
+    assert [chunk.id for chunk in semantic] == exact_order  # every distance, in order: recall 1.0
+    assert {hit.document.pk for hit in document_search(owner=user, query="anything at all", k=30).results} == {
+        d.pk for d in mine
+    }
 
 
 def test_snippet_starts_at_the_sentence_that_shares_the_querys_words(settings):

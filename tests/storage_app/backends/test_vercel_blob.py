@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import pickle
+import random
 import re
 
 import pytest
@@ -308,3 +310,21 @@ def test_storages_entries_follow_the_settings_fixture(vercel_blob_settings, verc
     }
     name = storages["vercel"].save("via-storages.txt", ContentFile(b"s"))
     assert vercel_blob.store.get(name) is not None
+
+
+def test_small_and_big_reads_and_seeks_mixed_give_the_right_bytes(vercel_blob_storage):
+    """Small reads go through the buffer, big ones straight to the connection; the position is one."""
+    payload = os.urandom(3 * 1024 * 1024 + 5)
+    name = vercel_blob_storage.save("mixed/reads.bin", ContentFile(payload))
+    rng = random.Random(3)
+    with vercel_blob_storage.open(name) as handle:
+        position = 0
+        for _ in range(60):
+            if rng.random() < 0.3:
+                position = rng.randrange(len(payload))
+                assert handle.seek(position) == position
+            size = rng.choice([1, 4096, 100_000, 256 * 1024, 1024 * 1024])
+            data = handle.read(size)
+            assert data == payload[position : position + size]
+            position += len(data)
+            assert handle.tell() == position

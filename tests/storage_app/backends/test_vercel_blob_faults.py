@@ -72,6 +72,22 @@ def test_a_read_cut_mid_body_resumes_with_a_range_request(vercel_blob_storage, v
     assert int(reads[1].headers["range"][6:-1]) >= 262_144  # resumed where the data stopped, not from 0
 
 
+def test_a_big_read_cut_mid_body_resumes_where_its_bytes_stopped(vercel_blob_storage, vercel_blob):
+    """Reads of 1 MiB skip the buffer (VercelBlobFile.read): a cut there resumes the same way."""
+    payload = bytes(range(256)) * 4096 * 3  # 3 MiB
+    name = vercel_blob_storage.save("cut/direct.bin", ContentFile(payload))
+    vercel_blob.faults.cut(after_bytes=1_500_000, routes="content", times=1)
+    vercel_blob.reset_counts()
+    with vercel_blob_storage.open(name) as handle:
+        chunks = list(iter(lambda: handle.read(MiB), b""))
+    assert b"".join(chunks) == payload
+    assert [len(chunk) for chunk in chunks] == [MiB, MiB, MiB]
+    reads = [request for request in vercel_blob.requests if request.route == "content"]
+    assert len(reads) == 2
+    resumed_at = int(reads[1].headers["range"].removeprefix("bytes=").removesuffix("-"))
+    assert MiB < resumed_at <= 1_500_000  # from the last byte received, not from 0 nor the chunk's start
+
+
 # --- retried until the budget is spent -----------------------------------------------------
 
 
