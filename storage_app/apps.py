@@ -8,3 +8,9 @@ class StorageAppConfig(AppConfig):
     def ready(self) -> None:
         # Celery's autodiscovery only imports `tasks` modules; the upload pipeline's tasks live apart.
         from storage_app import upload_tasks  # noqa: F401
+        from storage_app.fallback import default_fallback_storage
+
+        # The chain is built now, not on the first save: a backend left out (no token, no bucket) is
+        # reported once as the process starts, and a chain with no backend at all stops it here.
+        # Nothing here touches the network or the database.
+        default_fallback_storage().backends  # noqa: B018

@@ -284,3 +284,7 @@ def test_an_unconfigured_machine_runs_on_local_alone_with_one_warning_per_left_o
     assert len(warnings) == 2, result.stderr
     assert any("vercel is left out" in w and w.endswith("no BLOB_READ_WRITE_TOKEN") for w in warnings)
     assert any("s3 is left out" in w and w.endswith("no AWS_STORAGE_BUCKET_NAME") for w in warnings)
+    # At start-up: a command that never touches storage reports them too.
+    checked = manage(env, "check")
+    assert checked.returncode == 0, checked.stderr
+    assert len([line for line in checked.stderr.splitlines() if "left out of the fallback chain" in line]) == 2
