@@ -96,3 +96,18 @@ def test_a_save_that_ends_stops_the_hashing_thread_before_its_spool_is_closed():
     payload.close()
     assert not thread.is_alive()
     assert payload._spool.closed
+
+
+def test_an_error_of_the_hashing_thread_is_raised_by_hexdigest_on_the_saves_thread():
+    class FailsForTheHasher(io.BytesIO):
+        def read(self, size=-1):
+            if threading.current_thread().name == "storage-save-sha256":
+                raise OSError("disk error while hashing")
+            return super().read(size)
+
+    reader = _HashingReader(File(FailsForTheHasher(DATA)))
+    reader.seek(1024)
+    assert len(reader.read(10)) == 10  # skips ahead: a thread takes the hashing over, and fails
+    with pytest.raises(OSError, match="disk error while hashing"):
+        reader.hexdigest()
+    reader.stop()
