@@ -155,7 +155,7 @@ def main() -> None:
             continue
         extra = list(QUICK_ARGS[name]) if args.quick else []
         if name == "search" and args.large:
-            extra += ["--rows", "1000000"]
+            extra += ["--rows", "1000000", "--ef-search", "40,100,200,400,800"]
         print(f"running bench.{name} {' '.join(extra)} ...", flush=True)
         result = run_suite(name, title, extra)
         print(f"{result.body}\n({result.seconds:.0f} s)\n", flush=True)
