@@ -29,6 +29,7 @@ SUBTOPICS = 10
 TOPIC_SPREAD = 0.03  # per dimension: a subtopic centre's cosine to its topic is about 0.75
 POINT_SPREAD = 0.02  # a text's cosine to its subtopic centre is about 0.87
 EF_SEARCH = (40, 100, 200)
+TARGET_EF_SEARCH = 100  # the app's default (SEARCH_HNSW_EF_SEARCH): the row the targets read
 QUERIES = 200
 K = 10
 DB_NAME = "instantory_bench_search"
@@ -126,7 +127,7 @@ def plan_of(owner_id: int, model: str, query: np.ndarray) -> str:
 
     from documents.selectors import search
 
-    params = {"vector": "[" + ",".join(f"{v:.7g}" for v in query) + "]", "owner": owner_id, "model": model, "limit": K}
+    params = search.query_params(owner_id, model, query, K)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("EXPLAIN " + search.semantic_sql(cursor, params), params)  # the selector's own choice
         plan = "\n".join(row[0] for row in cursor.fetchall())
@@ -158,7 +159,7 @@ def measure(
     limit = max(K * search.CANDIDATES_PER_DOCUMENT, 20)  # what document_search asks for first
     plan = plan_of(owner_id, model, queries[0])
     rows = []
-    for ef_search in ef_values if plan == "HNSW index" else (100,):
+    for ef_search in ef_values if plan == "HNSW index" else (TARGET_EF_SEARCH,):
         settings.SEARCH_HNSW_EF_SEARCH = ef_search
         search._candidates(owner_id, model, queries[0], "", limit, hybrid=False)  # warm-up
         p50s, p95s, recalls = [], [], []
@@ -177,7 +178,7 @@ def measure(
         rows.append(
             [f"{len(mine):,}", plan, effective, Stats.of(p50s), Stats.of(p95s), float(np.mean(recalls)), ef_search]
         )
-    settings.SEARCH_HNSW_EF_SEARCH = 100
+    settings.SEARCH_HNSW_EF_SEARCH = TARGET_EF_SEARCH
     return rows
 
 
@@ -256,7 +257,7 @@ def search_targets(rows: list[list], vectors: int) -> list[Target]:
     """The issue's targets, at the app's ef_search setting (SEARCH_HNSW_EF_SEARCH default, 100)."""
     found = []
     for label, owned, plan, _effective, _p50, p95, recall, ef_search in rows:
-        if ef_search != 100:
+        if ef_search != TARGET_EF_SEARCH:
             continue
         where = f"{vectors:,} vectors, {label} ({owned} vectors, {plan})"
         found.append(
@@ -298,7 +299,7 @@ def main() -> None:
         help="hnsw.ef_search values measured on the index (default 40,100,200; the target row is 100)",
     )
     args = parser.parse_args()
-    ef_values = tuple(sorted({100, *(int(value) for value in args.ef_search.split(","))}))
+    ef_values = tuple(sorted({TARGET_EF_SEARCH, *(int(value) for value in args.ef_search.split(","))}))
 
     with workdir() as work:
         # Always the embedded server: this benchmark drops its database, never one named by a URL.

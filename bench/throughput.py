@@ -624,6 +624,9 @@ def report(rows: list[Row], overheads: Overheads, profiles: dict) -> str:
 
 
 def targets(rows: list[Row], overheads: Overheads, profiles: dict) -> list[Target]:
+    from storage_app.backends.s3 import transfer_config
+
+    s3_parts = transfer_config()
     found = []
     for row in rows:
         gap = row.ms(row.storage) - row.ms(row.raw)
@@ -654,11 +657,12 @@ def targets(rows: list[Row], overheads: Overheads, profiles: dict) -> list[Targe
                 f" Those costs explain {explained:.0f} of the {gap:.0f} ms; the rest is in the transfer itself, or "
                 "noise (see the range of the runs)."
             )
-            if row.backend == S3 and row.direction == "upload" and row.size_mib * MiB >= 8 * MiB:
+            if row.backend == S3 and row.direction == "upload" and row.size_mib * MiB >= s3_parts.multipart_threshold:
                 why += (
-                    " In the transfer, the storage sends 5 MiB parts two at a time (storage_app/backends/s3.py: "
-                    "what keeps a big save within the contract suite's 32 MiB of memory; 8 MiB parts measured "
-                    "37.6 MiB) where boto3's defaults send 8 MiB parts ten at a time."
+                    f" In the transfer, the storage sends {s3_parts.multipart_chunksize // MiB} MiB parts "
+                    f"{s3_parts.max_concurrency} at a time (storage_app/backends/s3.py: what keeps a big save within "
+                    "the contract suite's 32 MiB of memory; 8 MiB parts measured 37.6 MiB) where boto3's defaults "
+                    "send 8 MiB parts ten at a time."
                 )
         if path:
             why += f" Profile: [{Path(path).name}](bench-profiles/{Path(path).name})"

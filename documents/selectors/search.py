@@ -139,13 +139,7 @@ def _candidates(
     owner_id: int, model: str, vector: np.ndarray, text: str, limit: int, *, hybrid: bool
 ) -> tuple[list[Chunk], list[Chunk]]:
     alias = vector_db_alias()
-    params = {
-        "vector": "[" + ",".join(f"{value:.7g}" for value in vector) + "]",
-        "owner": owner_id,
-        "model": model,
-        "limit": limit,
-        "text": text,
-    }
+    params = query_params(owner_id, model, vector, limit, text=text)
     with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
         cursor.execute(semantic_sql(cursor, params), params)
         semantic = [Chunk(*row) for row in cursor.fetchall()]
@@ -154,6 +148,17 @@ def _candidates(
             cursor.execute(_FULLTEXT_SQL, params)
             fulltext = [Chunk(*row) for row in cursor.fetchall()]
     return semantic, fulltext
+
+
+def query_params(owner_id: int, model: str, vector: np.ndarray, limit: int, *, text: str = "") -> dict:
+    """The bound parameters of the search queries (the vector as pgvector's text literal)."""
+    return {
+        "vector": "[" + ",".join(f"{value:.7g}" for value in vector) + "]",
+        "owner": owner_id,
+        "model": model,
+        "limit": limit,
+        "text": text,
+    }
 
 
 def semantic_sql(cursor, params: dict) -> str:

@@ -183,14 +183,15 @@ class BlobReader(io.RawIOBase):
         """Up to `size` bytes as urllib3 returns them: no buffer to fill and copy out of, as readinto has."""
         if size is None or size < 0:
             return self.readall()
-        chunks: list[bytes] = []
+        data = b""
 
         def read(response: requests.Response, wanted: int) -> int:
-            chunks.append(response.raw.read(wanted))
-            return len(chunks[-1])
+            nonlocal data
+            data = response.raw.read(wanted)
+            return len(data)
 
         self._transfer(size, read)
-        return chunks[-1] if chunks else b""
+        return data
 
     def _transfer(self, size: int, read: Callable[[requests.Response, int], int]) -> int:
         """One read of up to `size` bytes at the position; a dropped connection reopens from there."""
@@ -275,9 +276,10 @@ class VercelBlobFile(File):
             # every byte through the buffer (stored_file_response reads blocks of this size).
             data = self._reader.read(size)
             if 0 < len(data) < size:  # a connection cut mid-read: fill up as BufferedReader would
-                parts = [data]
-                while size > (got := sum(map(len, parts))) and (more := self._reader.read(size - got)):
+                parts, got = [data], len(data)
+                while got < size and (more := self._reader.read(size - got)):
                     parts.append(more)
+                    got += len(more)
                 data = b"".join(parts)
             buffered.seek(self._reader.tell())  # the buffer forgets what it held before
             return data

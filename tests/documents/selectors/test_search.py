@@ -167,8 +167,7 @@ def test_an_owner_with_few_vectors_is_searched_exactly_and_one_with_more_through
     vectors = np.array(vectors, dtype=np.float32)
     similarity = (vectors @ query) / np.linalg.norm(vectors, axis=1)
     exact_order = [ids[i] for i in np.argsort(-similarity)[:40]]
-    vector = "[" + ",".join(f"{value:.7g}" for value in query) + "]"
-    params = {"vector": vector, "owner": user.pk, "model": model, "limit": 40}
+    params = search_module.query_params(user.pk, model, query, 40)
 
     # 120 vectors as the planner's statistics count them (ANALYZE above), 500 of someone else's.
     for cap, expected_sql in [(150, search_module._EXACT_SQL), (90, search_module._SEMANTIC_SQL)]:
