@@ -31,7 +31,7 @@ STEADY_TARGET_MS = 5.0
 
 class Bench:
     def __init__(self, work: Path, runs: int, steady: int) -> None:
-        from storage_app.vercel_blob_server import VercelBlobServer
+        from devtools.vercel_blob_server import VercelBlobServer
 
         self.runs = runs
         self.steady = steady
@@ -51,7 +51,7 @@ class Bench:
         self.nanio.stop()
 
     def s3(self):
-        from storage_app.backends.s3 import S3Storage
+        from storage_app.backends.s3.storage import S3Storage
 
         return S3Storage(
             bucket_name=self.bucket,
@@ -62,7 +62,7 @@ class Bench:
 
     def chain(self, *, read_timeout: float = 30.0):
         """A fresh FallbackStorage (fresh breakers: fail_max 3, 60 s cool-down) over Vercel Blob then S3."""
-        from storage_app.backends.vercel_blob import VercelBlobStorage
+        from storage_app.backends.vercel_blob.storage import VercelBlobStorage
         from storage_app.fallback import FallbackStorage
 
         if read_timeout not in self._vercel_storages:

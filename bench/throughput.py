@@ -130,8 +130,8 @@ def storage_side(storage) -> Side:
 
 
 def vercel_chain(api_url: str, url_base: str):
-    from storage_app.backends.local import LocalStorage
-    from storage_app.backends.vercel_blob import VercelBlobStorage
+    from storage_app.backends.local.storage import LocalStorage
+    from storage_app.backends.vercel_blob.storage import VercelBlobStorage
     from storage_app.fallback import FallbackStorage
 
     primary = VercelBlobStorage(token=TOKEN, api_url=api_url, url_base=url_base, access="public")
@@ -139,8 +139,8 @@ def vercel_chain(api_url: str, url_base: str):
 
 
 def s3_chain(server):
-    from storage_app.backends.local import LocalStorage
-    from storage_app.backends.s3 import S3Storage
+    from storage_app.backends.local.storage import LocalStorage
+    from storage_app.backends.s3.storage import S3Storage
     from storage_app.fallback import FallbackStorage
     from tests.peers.s3 import ACCESS_KEY, REGION, SECRET_KEY
 
@@ -624,7 +624,7 @@ def report(rows: list[Row], overheads: Overheads, profiles: dict) -> str:
 
 
 def targets(rows: list[Row], overheads: Overheads, profiles: dict) -> list[Target]:
-    from storage_app.backends.s3 import transfer_config
+    from storage_app.backends.s3.storage import transfer_config
 
     s3_parts = transfer_config()
     found = []
@@ -660,7 +660,7 @@ def targets(rows: list[Row], overheads: Overheads, profiles: dict) -> list[Targe
             if row.backend == S3 and row.direction == "upload" and row.size_mib * MiB >= s3_parts.multipart_threshold:
                 why += (
                     f" In the transfer, the storage sends {s3_parts.multipart_chunksize // MiB} MiB parts "
-                    f"{s3_parts.max_concurrency} at a time (storage_app/backends/s3.py: what keeps a big save within "
+                    f"{s3_parts.max_concurrency} at a time (storage_app/backends/s3/storage.py: what keeps a big save within "
                     "the contract suite's 32 MiB of memory; 8 MiB parts measured 37.6 MiB) where boto3's defaults "
                     "send 8 MiB parts ten at a time."
                 )

@@ -8,12 +8,12 @@ from django.utils.html import format_html
 
 from documents.models import FILE_FACTS, Document, DocumentVector
 from documents.services.documents import document_attach_file, document_delete
-from storage_app.admin_forms import TrackedFileField
-from storage_app.admin_mixins import TrackedFilesAdminMixin
-from storage_app.file_responses import stored_file_response
-from storage_app.models import UploadKind
-from storage_app.selectors import with_original_filename
-from storage_app.validation import clean_filename
+from storage_app.responses import stored_file_response
+from uploads.admin.forms import TrackedFileField
+from uploads.admin.tracked_files import TrackedFilesAdminMixin
+from uploads.models import UploadKind
+from uploads.selectors import with_original_filename
+from uploads.validation import clean_filename
 
 
 class DocumentAdminForm(forms.ModelForm):

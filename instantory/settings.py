@@ -50,8 +50,10 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "storage_app",
+    "uploads",
     "inventory",
     "documents",
+    "devtools",
 ]
 
 MIDDLEWARE = [
@@ -88,7 +90,7 @@ EMBEDDED_DB_DIR = BASE_DIR / env_str("EMBEDDED_DB_DIR", ".data/pg")
 _main_db = env_database_url("DATABASE_URL")
 if _main_db is None:
     _main_db = {
-        "ENGINE": "instantory.db",
+        "ENGINE": "devtools.embedded_db",
         "NAME": env_str("EMBEDDED_DB_NAME", "instantory"),
         "USER": "postgres",
         "EMBEDDED_DIR": str(EMBEDDED_DB_DIR),
@@ -124,7 +126,7 @@ MEDIA_URL = "/media/"
 # --- storage -------------------------------------------------------------------------------
 STORAGE_BACKEND = env_choice("STORAGE_BACKEND", ["vercel", "s3", "local"], "vercel")
 
-# Vercel Blob (storage_app.backends.vercel_blob)
+# Vercel Blob (storage_app.backends.vercel_blob.storage)
 BLOB_READ_WRITE_TOKEN = env_optional("BLOB_READ_WRITE_TOKEN", "VERCEL_BLOB_READ_WRITE_TOKEN")
 VERCEL_BLOB_API_URL = env_url("VERCEL_BLOB_API_URL", "https://vercel.com/api/blob")
 VERCEL_BLOB_URL_BASE = env_url("VERCEL_BLOB_URL_BASE")  # None: https://<storeId>.<access>.blob.vercel-storage.com
@@ -138,10 +140,10 @@ VERCEL_BLOB_RETRIES = env_int("VERCEL_BLOB_RETRIES", 3, minimum=0, maximum=20)  
 VERCEL_BLOB_RETRY_BASE_DELAY = env_float("VERCEL_BLOB_RETRY_BASE_DELAY", 0.5, minimum=0.0)
 VERCEL_BLOB_RETRY_MAX_DELAY = env_float("VERCEL_BLOB_RETRY_MAX_DELAY", 8.0, minimum=0.0)
 VERCEL_BLOB_MAX_PARTS_IN_FLIGHT = env_int("VERCEL_BLOB_MAX_PARTS_IN_FLIGHT", 4, minimum=1, maximum=64)
-# Lifetime of the signed URLs that serve blobs of a private store (storage_app.views_private_blob).
+# Lifetime of the signed URLs that serve blobs of a private store (storage_app.backends.vercel_blob.views).
 VERCEL_BLOB_SIGNED_URL_TTL = env_int("VERCEL_BLOB_SIGNED_URL_TTL", 3600, minimum=1, maximum=7 * 24 * 3600)
 
-# S3 through django-storages (storage_app.backends.s3)
+# S3 through django-storages (storage_app.backends.s3.storage)
 AWS_STORAGE_BUCKET_NAME = env_optional("AWS_STORAGE_BUCKET_NAME")
 AWS_S3_REGION_NAME = env_str("AWS_S3_REGION_NAME", "us-east-1")
 AWS_S3_ENDPOINT_URL = env_url("AWS_S3_ENDPOINT_URL")
@@ -180,9 +182,12 @@ STORAGE_RELOCATE_CRASH_AFTER = env_int("INSTANTORY_RELOCATE_CRASH_AFTER", 0, min
 # never part of the fallback chain.
 STORAGES = {
     "default": {"BACKEND": "storage_app.fallback.FallbackStorage"},
-    "vercel": {"BACKEND": "storage_app.backends.vercel_blob.VercelBlobStorage"},
-    "s3": {"BACKEND": "storage_app.backends.s3.S3Storage"},
-    "local": {"BACKEND": "storage_app.backends.local.LocalStorage", "OPTIONS": {"location": LOCAL_STORAGE_ROOT}},
+    "vercel": {"BACKEND": "storage_app.backends.vercel_blob.storage.VercelBlobStorage"},
+    "s3": {"BACKEND": "storage_app.backends.s3.storage.S3Storage"},
+    "local": {
+        "BACKEND": "storage_app.backends.local.storage.LocalStorage",
+        "OPTIONS": {"location": LOCAL_STORAGE_ROOT},
+    },
     "temporary": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": TEMP_UPLOAD_ROOT}},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
@@ -217,7 +222,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 # Seconds between periodic reconcile runs (files on a fallback go home once the primary is healthy); 0 = never.
 STORAGE_RECONCILE_INTERVAL = env_int("STORAGE_RECONCILE_INTERVAL", 600, minimum=0)
 CELERY_BEAT_SCHEDULE = {
-    "sweep-uploads": {"task": "storage_app.sweep_uploads", "schedule": float(UPLOAD_SWEEP_INTERVAL)},
+    "sweep-uploads": {"task": "uploads.sweep_uploads", "schedule": float(UPLOAD_SWEEP_INTERVAL)},
 }
 if STORAGE_RECONCILE_INTERVAL:
     # A run that outlasts the interval makes the next one answer "busy" (the relocation lock).
@@ -233,7 +238,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "instantory.pagination.StandardPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.pagination.StandardPagination",
     "PAGE_SIZE": 25,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -249,7 +254,7 @@ SPECTACULAR_SETTINGS = {
     # No call to the public spec validator: the docs work offline.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     # Upload and document-processing statuses share one value set: one enum in the schema.
-    "ENUM_NAME_OVERRIDES": {"StatusEnum": "storage_app.models.UploadStatus"},
+    "ENUM_NAME_OVERRIDES": {"StatusEnum": "uploads.models.UploadStatus"},
 }
 
 # --- security (production) -----------------------------------------------------------------

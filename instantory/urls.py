@@ -7,10 +7,10 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
-    path("api/health/", include("storage_app.health_urls")),
-    # Signed URLs of a private Vercel Blob store are served here (storage_app.views_private_blob).
-    path("blobs/", include("storage_app.blob_urls")),
-    path("api/uploads/", include("storage_app.upload_urls")),
+    path("api/health/", include("storage_app.api.urls")),
+    # Signed URLs of a private Vercel Blob store are served here (storage_app.backends.vercel_blob.views).
+    path("blobs/", include("storage_app.backends.vercel_blob.urls")),
+    path("api/uploads/", include("uploads.urls")),
     path("api/inventory/", include("inventory.urls")),
     # Search is matched before the document routes so "search" is never read as a document id.
     path("api/documents/", include("documents.search_urls")),

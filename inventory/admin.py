@@ -5,9 +5,9 @@ from django.utils.html import format_html
 
 from inventory.models import EDITABLE_FIELDS, InventoryItem
 from inventory.services import inventory_item_delete, inventory_item_update
-from storage_app.admin_forms import TrackedFileField
-from storage_app.admin_mixins import TrackedFilesAdminMixin
-from storage_app.models import UploadKind
+from uploads.admin.forms import TrackedFileField
+from uploads.admin.tracked_files import TrackedFilesAdminMixin
+from uploads.models import UploadKind
 
 
 class InventoryItemAdminForm(forms.ModelForm):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from instantory.filters import OwnedRowsFilter, StableOrderingFilter
+from core.filters import OwnedRowsFilter, StableOrderingFilter
 from inventory.models import InventoryItem
 
 ORDERING_FIELDS = ("name", "created_at", "retail_price", "import_cost")

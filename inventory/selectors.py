@@ -6,10 +6,10 @@ from collections.abc import Mapping
 
 from django.db.models import QuerySet
 
-from instantory.filters import filtered
+from core.filters import filtered
 from inventory.filters import InventoryItemFilter
 from inventory.models import InventoryItem
-from storage_app.selectors import with_upload_status
+from uploads.selectors import with_upload_status
 
 
 def inventory_item_list(*, owner, filters: Mapping | None = None) -> QuerySet[InventoryItem]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from django.db import transaction
 
 from inventory.models import EDITABLE_FIELDS, InventoryItem
-from storage_app.models import UploadKind
-from storage_app.services.deletion import files_delete_on_commit
-from storage_app.services.uploads import upload_create
+from uploads.models import UploadKind
+from uploads.services.deletion import files_delete_on_commit
+from uploads.services.uploads import upload_create
 
 
 def _check_fields(fields: dict) -> None:

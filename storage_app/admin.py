@@ -2,9 +2,10 @@ from django.contrib import admin, messages
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from storage_app.admin_views import storage_health_view
-from storage_app.models import PendingDeletion, UploadTracking
-from storage_app.services.uploads import upload_retry
+from instantory.admin_site.views import storage_health_view
+from storage_app.models import PendingDeletion
+from uploads.models import UploadTracking
+from uploads.services.uploads import upload_retry
 
 
 @admin.register(UploadTracking)

@@ -6,8 +6,6 @@ class StorageAppConfig(AppConfig):
     verbose_name = "Storage"
 
     def ready(self) -> None:
-        # Celery's autodiscovery only imports `tasks` modules; the upload pipeline's tasks live apart.
-        from storage_app import upload_tasks  # noqa: F401
         from storage_app.fallback import default_fallback_storage
 
         # The chain is built now, not on the first save: a backend left out (no token, no bucket) is

@@ -11,11 +11,11 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
 from rest_framework.parsers import FormParser, MultiPartParser
 
+from core.api import owned
 from documents.models import FILE_FACTS, Document, ProcessingStatus
 from documents.selectors.documents import ORDERING_FIELDS, document_get, document_list
 from documents.services.documents import document_create, document_delete
-from instantory.api import owned
-from storage_app.file_responses import stored_file_response
+from storage_app.responses import stored_file_response
 
 MAX_TAGS = 30
 

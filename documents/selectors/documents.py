@@ -7,9 +7,9 @@ from collections.abc import Mapping
 import django_filters
 from django.db.models import QuerySet
 
+from core.filters import OwnedRowsFilter, StableOrderingFilter, filtered
 from documents.models import Document, ProcessingStatus
-from instantory.filters import OwnedRowsFilter, StableOrderingFilter, filtered
-from storage_app.selectors import with_original_filename, with_upload_status
+from uploads.selectors import with_original_filename, with_upload_status
 
 ORDERING_FIELDS = ("title", "created_at", "size")
 

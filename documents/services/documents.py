@@ -7,10 +7,10 @@ from pathlib import Path
 from django.db import transaction
 
 from documents.models import Document
-from storage_app.models import UploadKind
-from storage_app.services.deletion import files_delete_on_commit
-from storage_app.services.uploads import upload_create
-from storage_app.validation import clean_filename
+from uploads.models import UploadKind
+from uploads.services.deletion import files_delete_on_commit
+from uploads.services.uploads import upload_create
+from uploads.validation import clean_filename
 
 
 @transaction.atomic

@@ -9,11 +9,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.views import APIView
 
-from instantory.api import owned
+from core.api import owned
 from inventory.api.items import LIST_PARAMETERS
 from inventory.export import inventory_csv_chunks
 from inventory.selectors import inventory_item_list
-from storage_app.file_responses import StreamedResponseApiMixin
+from storage_app.responses import StreamedResponseApiMixin
 
 
 class InventoryItemExportApi(StreamedResponseApiMixin, APIView):

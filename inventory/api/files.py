@@ -6,10 +6,10 @@ from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 
-from instantory.api import owned
+from core.api import owned
 from inventory.api.items import InventoryItemApi
 from inventory.models import InventoryItem
-from storage_app.file_responses import stored_file_response
+from storage_app.responses import stored_file_response
 
 FILE_RESPONSES = {
     (200, "image/*"): OpenApiTypes.BINARY,

@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 
-from instantory.api import owned
+from core.api import owned
 from inventory.filters import ORDERING_FIELDS
 from inventory.models import EDITABLE_FIELDS, InventoryItem
 from inventory.selectors import inventory_item_get, inventory_item_list

@@ -5,9 +5,9 @@ import importlib.util
 import pytest
 
 from inventory.models import InventoryItem
-from storage_app.models import UploadTracking
 from tests.browser.conftest import screenshot
-from tests.storage_app.files import image_bytes
+from tests.uploads.files import image_bytes
+from uploads.models import UploadTracking
 
 THUMBNAIL_LOADED = """() => {
   const img = document.querySelector('img.inventory-thumbnail');

@@ -5,8 +5,8 @@ from django.core.files.storage import default_storage
 from django.urls import reverse
 
 from documents.models import Document
-from storage_app.models import UploadTracking
-from tests.storage_app.files import docx_bytes, image_bytes, uploaded
+from tests.uploads.files import docx_bytes, image_bytes, uploaded
+from uploads.models import UploadTracking
 
 ADD = reverse("admin:documents_document_add")
 CHANGELIST = reverse("admin:documents_document_changelist")

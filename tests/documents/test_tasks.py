@@ -10,7 +10,7 @@ from documents.models import Document, DocumentVector
 from documents.tasks import document_process_task
 from tests.documents.embedding_server import Scripted
 from tests.documents.files import pdf_bytes, stored_document
-from tests.storage_app.files import uploaded
+from tests.uploads.files import uploaded
 
 PRICE_LIST = "Wholesale price list: small beaded stool 45 USD, large beaded stool 80 USD, minimum order ten."
 

@@ -132,7 +132,7 @@ def beat_schedule(**env_overrides: str) -> dict[str, list]:
 
 def test_beat_runs_the_sweep_and_reconcile_periodically():
     assert beat_schedule(STORAGE_RECONCILE_INTERVAL="120", UPLOAD_SWEEP_INTERVAL="60") == {
-        "sweep-uploads": ["storage_app.sweep_uploads", 60.0],
+        "sweep-uploads": ["uploads.sweep_uploads", 60.0],
         "reconcile-storage": ["storage_app.reconcile_storage", 120.0],
     }
     assert "reconcile-storage" not in beat_schedule(STORAGE_RECONCILE_INTERVAL="0")

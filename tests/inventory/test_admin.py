@@ -7,8 +7,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from inventory.models import InventoryItem
-from storage_app.models import UploadTracking
-from tests.storage_app.files import PDF_BYTES, image_bytes, uploaded
+from tests.uploads.files import PDF_BYTES, image_bytes, uploaded
+from uploads.models import UploadTracking
 
 ADD = reverse("admin:inventory_inventoryitem_add")
 CHANGELIST = reverse("admin:inventory_inventoryitem_changelist")

@@ -146,7 +146,7 @@ def celery_worker_process(celery_broker, transactional_db, tmp_path, settings) -
             "UPLOAD_MAX_ATTEMPTS": str(settings.UPLOAD_MAX_ATTEMPTS),
         }
     )
-    if connection.settings_dict["ENGINE"] == "instantory.db":
+    if connection.settings_dict["ENGINE"] == "devtools.embedded_db":
         env["EMBEDDED_DB_NAME"] = connection.settings_dict["NAME"]
     else:
         env["DATABASE_URL"] = _database_url(connection.settings_dict)

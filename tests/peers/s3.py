@@ -6,7 +6,7 @@ Fixtures:
 - `s3_peer` (function): an `S3Peer` (server + fresh bucket) with `.settings()` / `.env()` / `.storage()`
   / `.keys()` / `.read(key)` helpers.
 - `s3_settings` (function): `s3_peer` with the AWS_* Django settings pointed at it for the test.
-- `s3_storage` (function): a `storage_app.backends.s3.S3Storage` on the fresh bucket.
+- `s3_storage` (function): a `storage_app.backends.s3.storage.S3Storage` on the fresh bucket.
 - `s3_outage_peer` (function): an `S3Peer` on a private nanio process the test may `stop()`,
   `kill()`, `pause()` (SIGSTOP: connections are accepted by the kernel but never answered, a hung
   server), `resume()` and `restart()`; objects survive a restart (nanio keeps them on disk).
@@ -165,7 +165,7 @@ class S3Peer:
         return {key: str(value) for key, value in self.settings().items()}
 
     def storage(self, **options: Any):
-        from storage_app.backends.s3 import S3Storage
+        from storage_app.backends.s3.storage import S3Storage
 
         config = {
             "bucket_name": self.bucket,

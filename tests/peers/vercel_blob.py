@@ -30,8 +30,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from storage_app.backends.vercel_blob import VercelBlobStorage
-from storage_app.vercel_blob_server import VercelBlobServer
+from devtools.vercel_blob_server import VercelBlobServer
+from storage_app.backends.vercel_blob.storage import VercelBlobStorage
 
 PUBLIC_TOKEN = "vercel_blob_rw_teststore123_4fQxS0nJc1TbWkR2uYp8LmZ3aHvE9dG"
 PRIVATE_TOKEN = "vercel_blob_rw_privstore456_Xy7Pq2LmN0vB5cR8tW1kZ4jH6fD3sA9"

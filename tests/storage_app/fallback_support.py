@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from storage_app.backends.local import LocalStorage
-from storage_app.backends.vercel_blob import VercelBlobStorage
+from storage_app.backends.local.storage import LocalStorage
+from storage_app.backends.vercel_blob.storage import VercelBlobStorage
 from storage_app.fallback import FallbackStorage
 from tests.peers.vercel_blob import storage_options
 
@@ -76,7 +76,7 @@ def manage_env(settings, **extra: str) -> dict[str, str]:
             "LOG_LEVEL": "warning",
         }
     )
-    if connection.settings_dict["ENGINE"] == "instantory.db":
+    if connection.settings_dict["ENGINE"] == "devtools.embedded_db":
         env["EMBEDDED_DB_NAME"] = connection.settings_dict["NAME"]
     else:
         env["DATABASE_URL"] = _database_url(connection.settings_dict)

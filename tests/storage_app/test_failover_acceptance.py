@@ -21,9 +21,10 @@ from rest_framework.test import APIClient
 
 from storage_app.breakers import process_breakers
 from storage_app.health import PROBE_PREFIX, health_cache_clear
-from storage_app.models import StoredFile, UploadTracking
+from storage_app.models import StoredFile
 from tests.storage_app.fallback_support import ROOT, local_files, manage, manage_env, vercel_env
-from tests.storage_app.files import image_bytes, uploaded
+from tests.uploads.files import image_bytes, uploaded
+from uploads.models import UploadTracking
 
 HEALTH = reverse("storage-health")
 

@@ -176,7 +176,7 @@ def test_staff_with_a_token_also_get_details(configured, staff_user):
 def test_unavailable_is_503(db, settings, client, vercel_blob_settings, vercel_blob):
     settings.STORAGES = {
         "default": {"BACKEND": "storage_app.fallback.FallbackStorage"},
-        "vercel": {"BACKEND": "storage_app.backends.vercel_blob.VercelBlobStorage"},
+        "vercel": {"BACKEND": "storage_app.backends.vercel_blob.storage.VercelBlobStorage"},
     }
     vercel_blob.refuse_connections()
     response = client.get(HEALTH)

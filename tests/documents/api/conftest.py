@@ -3,7 +3,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from documents.models import Document
-from tests.storage_app.files import PDF_BYTES
+from tests.uploads.files import PDF_BYTES
 
 
 @pytest.fixture

@@ -9,8 +9,9 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from documents.models import Document
-from storage_app.models import PendingDeletion, StoredFile, UploadTracking
-from tests.storage_app.files import PDF_BYTES, docx_bytes, image_bytes, uploaded, zip_bytes
+from storage_app.models import PendingDeletion, StoredFile
+from tests.uploads.files import PDF_BYTES, docx_bytes, image_bytes, uploaded, zip_bytes
+from uploads.models import UploadTracking
 
 LIST = reverse("document-list")
 

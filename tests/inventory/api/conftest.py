@@ -3,7 +3,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from inventory.models import InventoryItem
-from tests.storage_app.files import image_bytes
+from tests.uploads.files import image_bytes
 
 
 @pytest.fixture

@@ -11,8 +11,9 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from inventory.models import InventoryItem
-from storage_app.models import PendingDeletion, StoredFile, UploadTracking
-from tests.storage_app.files import PDF_BYTES, image_bytes, uploaded
+from storage_app.models import PendingDeletion, StoredFile
+from tests.uploads.files import PDF_BYTES, image_bytes, uploaded
+from uploads.models import UploadTracking
 
 LIST = reverse("inventory-item-list")
 

@@ -1,0 +1,105 @@
+"""The staff-only storage health page of the admin: every backend's probe, the upload queue, pending deletes."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import Count, Min
+from django.template.response import TemplateResponse
+from django.utils import timezone
+
+from storage_app.models import PendingDeletion
+from uploads.models import UploadStatus, UploadTracking
+
+HEALTHY_WORDS = {"ok", "healthy", "up", "available", "pass", "passed", "closed"}
+# Keys that say whether a backend is healthy or what went wrong; every other key is shown as a detail.
+_VERDICT_KEYS = ("ok", "healthy", "available")
+_NAME_KEYS = ("name", "alias", "backend")
+
+
+def upload_queue_summary() -> dict[str, Any]:
+    """How many uploads are in each status, how old the oldest unfinished one is, and the deletes awaiting retry."""
+    counts = dict(UploadTracking.objects.values_list("status").annotate(n=Count("id")).order_by())
+    oldest = UploadTracking.objects.filter(status__in=[UploadStatus.PENDING, UploadStatus.PROCESSING]).aggregate(
+        oldest=Min("created_at")
+    )["oldest"]
+    return {
+        "statuses": [(label, counts.get(value, 0), value) for value, label in UploadStatus.choices],
+        "oldest_unfinished_age": (timezone.now() - oldest).total_seconds() // 1 if oldest else None,
+        "pending_deletions": PendingDeletion.objects.count(),
+    }
+
+
+def plain(value: Any) -> Any:
+    """Dataclasses, `as_dict()` objects and mappings as plain dicts, lists as lists."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return plain(dataclasses.asdict(value))
+    if hasattr(value, "as_dict"):
+        return plain(value.as_dict())
+    if isinstance(value, Mapping):
+        return {str(key): plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    return value
+
+
+def _verdict(info: dict) -> bool | None:
+    for key in _VERDICT_KEYS:
+        if isinstance(info.get(key), bool):
+            return info[key]
+    status = info.get("status")
+    if isinstance(status, str):
+        return status.lower() in HEALTHY_WORDS
+    return None
+
+
+def health_overview(report: Any) -> tuple[str, list[dict]]:
+    """The overall status and one row per backend from the health report, whatever its container types."""
+    report = plain(report)
+    if not isinstance(report, dict):
+        return str(report), []
+    raw = report.get("backends", report.get("checks", []))
+    if isinstance(raw, dict):
+        raw = [{"name": name, **(info if isinstance(info, dict) else {"status": info})} for name, info in raw.items()]
+    rows = []
+    for info in raw:
+        name = next((str(info[key]) for key in _NAME_KEYS if key in info), "?")
+        healthy = _verdict(info)
+        status = info.get("status") or ("ok" if healthy else "failing" if healthy is False else "unknown")
+        skip = {*_NAME_KEYS, *_VERDICT_KEYS, "status"}
+        details = [(key, value) for key, value in info.items() if key not in skip and value not in (None, "", [], {})]
+        rows.append({"name": name, "healthy": healthy, "status": status, "details": details})
+    overall = report.get("status") or report.get("overall")
+    if overall is None:
+        verdicts = [row["healthy"] for row in rows]
+        overall = "healthy" if verdicts and all(verdicts) else "degraded" if any(verdicts) else "unhealthy"
+    return str(overall), rows
+
+
+def _backend_report() -> Any | None:
+    """The storage layer's own probe of every configured backend (storage_app.health), None if not installed."""
+    try:
+        from storage_app.health import storage_health
+    except ModuleNotFoundError as exc:
+        if exc.name != "storage_app.health":
+            raise
+        return None
+    return storage_health()
+
+
+def storage_health_view(request):
+    report = _backend_report()
+    overall, backends = health_overview(report) if report is not None else ("unknown", [])
+    context = {
+        **admin.site.each_context(request),
+        "title": "Storage health",
+        "overall": overall,
+        "backends": backends,
+        "probes_installed": report is not None,
+        "checked_at": timezone.now(),
+        "queue": upload_queue_summary(),
+    }
+    return TemplateResponse(request, "admin/storage_health.html", context)

@@ -1,0 +1,5 @@
+"""The local filesystem: Django's FileSystemStorage held to the storage layer's contract."""
+
+from storage_app.backends.local.storage import LocalStorage
+
+__all__ = ["LocalStorage"]

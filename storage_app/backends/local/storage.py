@@ -1,0 +1,98 @@
+"""LocalStorage: Django's FileSystemStorage held to the storage contract every Instantory backend meets.
+
+What it adds to FileSystemStorage:
+- hostile names (`..` anywhere, NUL, control characters, absolute names, segments over 255 bytes)
+  are refused with SuspiciousFileOperation before the disk is touched;
+- `listdir()` of a folder that does not exist is empty, as on the object stores, not an error;
+- disk failures become storage_app.exceptions with `backend="local"`: a full, read-only or failing
+  disk is StorageServiceError (the fallback layer may use another backend), a permission problem
+  StorageAccessDenied. A missing file stays the builtin FileNotFoundError.
+"""
+
+from __future__ import annotations
+
+import errno
+import functools
+import os
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.core.exceptions import SuspiciousFileOperation
+from django.core.files.storage import FileSystemStorage
+from django.utils._os import safe_join
+from django.utils.deconstruct import deconstructible
+
+from storage_app.backends.names import check_save_arguments, clean_name
+from storage_app.exceptions import StorageAccessDenied, StorageFileExists, StorageServiceError
+
+T = TypeVar("T")
+
+MAX_SEGMENT_BYTES = 255
+MAX_NAME_LENGTH = 4096
+_UNAVAILABLE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO}
+
+
+def _translated(method: Callable[..., T]) -> Callable[..., T]:
+    @functools.wraps(method)
+    def wrapper(self: LocalStorage, *args: Any, **kwargs: Any) -> T:
+        try:
+            return method(self, *args, **kwargs)
+        except (FileNotFoundError, SuspiciousFileOperation, ValueError):
+            raise
+        except FileExistsError as exc:
+            raise StorageFileExists(f"local storage: {exc}", backend="local") from exc
+        except PermissionError as exc:
+            raise StorageAccessDenied(f"local storage: permission denied ({exc.strerror})", backend="local") from exc
+        except OSError as exc:
+            if exc.errno == errno.ENAMETOOLONG:
+                raise SuspiciousFileOperation(f"File name is too long for the local disk: {exc.strerror}") from exc
+            if exc.errno in _UNAVAILABLE_ERRNOS:
+                raise StorageServiceError(f"local storage: the disk failed ({exc.strerror})", backend="local") from exc
+            raise
+
+    return wrapper
+
+
+@deconstructible(path="storage_app.backends.local.storage.LocalStorage")
+class LocalStorage(FileSystemStorage):
+    backend_name = "local"
+
+    def _clean(self, name: str) -> str:
+        return clean_name(name, max_length=MAX_NAME_LENGTH, max_segment_bytes=MAX_SEGMENT_BYTES)
+
+    def save(self, name: str | None, content, max_length: int | None = None) -> str:
+        check_save_arguments(name, content)
+        return super().save(name, content, max_length=max_length)
+
+    def path(self, name: str) -> str:
+        return super().path(self._clean(name))
+
+    def url(self, name: str) -> str:
+        return super().url(self._clean(name))
+
+    @_translated
+    def _open(self, name: str, mode: str = "rb"):
+        return super()._open(name, mode)
+
+    @_translated
+    def _save(self, name: str, content) -> str:
+        return super()._save(name, content)
+
+    @_translated
+    def delete(self, name: str) -> None:
+        super().delete(name)
+
+    @_translated
+    def listdir(self, path: str) -> tuple[list[str], list[str]]:
+        cleaned = clean_name(
+            path or "", max_length=MAX_NAME_LENGTH, max_segment_bytes=MAX_SEGMENT_BYTES, allow_empty=True
+        )
+        directories: list[str] = []
+        files: list[str] = []
+        try:
+            with os.scandir(safe_join(self.location, cleaned)) as entries:
+                for entry in entries:
+                    (directories if entry.is_dir() else files).append(entry.name)
+        except (FileNotFoundError, NotADirectoryError):
+            return [], []
+        return directories, files

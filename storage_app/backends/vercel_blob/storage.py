@@ -1,0 +1,380 @@
+"""VercelBlobStorage: a Django Storage for Vercel Blob, the primary store of Instantory.
+
+Configured from settings (instantory/settings.py, "Vercel Blob" block); every keyword argument
+overrides its setting, so `STORAGES[alias]["OPTIONS"]` works and the class is deconstructible.
+Without a token the storage can be built but not used: `VercelBlobStorage.is_configured()` says
+whether settings carry one, so the fallback layer can leave it out.
+
+Behaviour (docs/vercel-blob.md has the long form):
+- names are checked before any request (`..`, NUL, control characters, absolute, > 950 units);
+- overwrite policy: by default an existing name is never replaced (Django picks another name, and a
+  race lost at the service is answered by picking another name again); `allow_overwrite=True`
+  replaces (`x-allow-overwrite: 1`); `add_random_suffix=True` lets the service add a suffix and
+  `_save` returns the pathname it chose;
+- files at or above `multipart_threshold` go through the multipart protocol, `max_parts_in_flight`
+  parts at a time, read positionally from the file, so memory does not grow with the file's size;
+- `open()` streams one GET (no HEAD first), resuming with Range after a cut connection;
+- `url()` makes no request: the public blob URL, or for a private store a signed URL of Instantory's
+  own view that streams the blob (the token never leaves the server).
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+import re
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured, SuspiciousFileOperation
+from django.core.files.storage import Storage
+from django.utils import timezone
+from django.utils.deconstruct import deconstructible
+
+from storage_app.backends.names import check_save_arguments, clean_name
+from storage_app.backends.vercel_blob import signing as vercel_blob_signing
+from storage_app.backends.vercel_blob.client import RetryPolicy, VercelBlobClient, WriteOptions
+from storage_app.backends.vercel_blob.errors import missing
+from storage_app.backends.vercel_blob.io import BlobReader, RangeReader, VercelBlobFile, open_upload_source
+from storage_app.exceptions import StorageFileExists, StorageServiceError
+
+MAX_PATHNAME_LENGTH = 950  # UTF-16 code units, the service's limit
+RANDOM_SUFFIX_LENGTH = 31  # "-" + 30 alphanumerics
+MIN_PART_SIZE = 5 * 1024**2
+MAX_PART_SIZE = 5 * 1024**3
+MAX_NAME_ATTEMPTS = 20
+_TOKEN = re.compile(r"^vercel_blob_rw_([A-Za-z0-9-]+)_(\S+)$")
+_CONTENT_TYPE = re.compile(r"^[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+(\s*;\s*[ -~]*)?$")
+
+# option -> the setting it defaults to
+_SETTINGS = {
+    "token": "BLOB_READ_WRITE_TOKEN",
+    "api_url": "VERCEL_BLOB_API_URL",
+    "url_base": "VERCEL_BLOB_URL_BASE",
+    "access": "VERCEL_BLOB_ACCESS",
+    "multipart_threshold": "VERCEL_BLOB_MULTIPART_THRESHOLD",
+    "part_size": "VERCEL_BLOB_PART_SIZE",
+    "max_parts_in_flight": "VERCEL_BLOB_MAX_PARTS_IN_FLIGHT",
+    "connect_timeout": "VERCEL_BLOB_CONNECT_TIMEOUT",
+    "read_timeout": "VERCEL_BLOB_READ_TIMEOUT",
+    "retries": "VERCEL_BLOB_RETRIES",
+    "retry_base_delay": "VERCEL_BLOB_RETRY_BASE_DELAY",
+    "retry_max_delay": "VERCEL_BLOB_RETRY_MAX_DELAY",
+    "signed_url_ttl": "VERCEL_BLOB_SIGNED_URL_TTL",
+}
+_DEFAULTS: dict[str, Any] = {
+    "api_url": "https://vercel.com/api/blob",
+    "access": "public",
+    "multipart_threshold": 8 * 1024**2,
+    "part_size": 8 * 1024**2,
+    "max_parts_in_flight": 4,
+    "connect_timeout": 3.0,
+    "read_timeout": 30.0,
+    "retries": 3,
+    "retry_base_delay": 0.5,
+    "retry_max_delay": 8.0,
+    "signed_url_ttl": 3600,
+}
+
+
+def store_id_from_token(token: str) -> str:
+    match = _TOKEN.match(token)
+    if not match:
+        # The token itself is never echoed: it is a secret.
+        raise ImproperlyConfigured(
+            "BLOB_READ_WRITE_TOKEN is not a Vercel Blob read-write token (expected vercel_blob_rw_<storeId>_<secret>)"
+        )
+    return match.group(1)
+
+
+@deconstructible(path="storage_app.backends.vercel_blob.storage.VercelBlobStorage")
+class VercelBlobStorage(Storage):
+    backend_name = "vercel"
+    list_page_size = 1000  # the service's maximum; tests lower it to exercise paging
+
+    def __init__(
+        self,
+        *,
+        token: str | None = None,
+        api_url: str | None = None,
+        url_base: str | None = None,
+        access: str | None = None,
+        multipart_threshold: int | None = None,
+        part_size: int | None = None,
+        max_parts_in_flight: int | None = None,
+        connect_timeout: float | None = None,
+        read_timeout: float | None = None,
+        retries: int | None = None,
+        retry_base_delay: float | None = None,
+        retry_max_delay: float | None = None,
+        signed_url_ttl: int | None = None,
+        allow_overwrite: bool = False,
+        add_random_suffix: bool = False,
+        cache_control_max_age: int | None = None,
+        alias: str = "vercel",
+    ) -> None:
+        given = {key: value for key, value in locals().items() if key in _SETTINGS and value is not None}
+        options = {key: given.get(key, getattr(settings, name, _DEFAULTS.get(key))) for key, name in _SETTINGS.items()}
+        self.token: str | None = (options["token"] or "").strip() or None
+        self.store_id = store_id_from_token(self.token) if self.token else None
+        self.access: str = options["access"]
+        if self.access not in ("public", "private"):
+            raise ImproperlyConfigured(f"access must be 'public' or 'private', not {self.access!r}")
+        self.api_url: str = options["api_url"].rstrip("/")
+        self.url_base: str | None = (options["url_base"] or "").rstrip("/") or (
+            f"https://{self.store_id.lower()}.{self.access}.blob.vercel-storage.com" if self.store_id else None
+        )
+        self.multipart_threshold = int(options["multipart_threshold"])
+        self.part_size = int(options["part_size"])
+        self.max_parts_in_flight = int(options["max_parts_in_flight"])
+        if self.multipart_threshold < 1:
+            raise ImproperlyConfigured("multipart_threshold must be at least 1 byte")
+        if not MIN_PART_SIZE <= self.part_size <= MAX_PART_SIZE:
+            raise ImproperlyConfigured("part_size must be between 5 MiB and 5 GiB (the service's part limits)")
+        if not 1 <= self.max_parts_in_flight <= 64:
+            raise ImproperlyConfigured("max_parts_in_flight must be between 1 and 64")
+        self.retry = RetryPolicy(
+            retries=int(options["retries"]),
+            base_delay=float(options["retry_base_delay"]),
+            max_delay=float(options["retry_max_delay"]),
+        )
+        if self.retry.retries < 0 or self.retry.base_delay < 0 or self.retry.max_delay < 0:
+            raise ImproperlyConfigured("retries and retry delays must not be negative")
+        self.connect_timeout = float(options["connect_timeout"])
+        self.read_timeout = float(options["read_timeout"])
+        self.signed_url_ttl = int(options["signed_url_ttl"])
+        if allow_overwrite and add_random_suffix:
+            raise ImproperlyConfigured("allow_overwrite and add_random_suffix cannot both be set")
+        self.allow_overwrite = bool(allow_overwrite)
+        self.add_random_suffix = bool(add_random_suffix)
+        if cache_control_max_age is not None and cache_control_max_age < 60:
+            raise ImproperlyConfigured("cache_control_max_age must be at least 60 seconds (the service's minimum)")
+        self.cache_control_max_age = cache_control_max_age
+        self.alias = alias
+        self._client: VercelBlobClient | None = None
+
+    def __repr__(self) -> str:  # never shows the token
+        return f"<VercelBlobStorage {self.alias} {self.access} store={self.store_id or 'unconfigured'}>"
+
+    # --- configuration ----------------------------------------------------------------------
+
+    @classmethod
+    def is_configured(cls) -> bool:
+        """Whether settings hold a usable read-write token (the fallback layer leaves the store out otherwise)."""
+        token = (getattr(settings, "BLOB_READ_WRITE_TOKEN", None) or "").strip()
+        return bool(_TOKEN.match(token))
+
+    @property
+    def configured(self) -> bool:
+        return self.token is not None
+
+    @property
+    def client(self) -> VercelBlobClient:
+        if self.token is None:
+            raise ImproperlyConfigured("Vercel Blob is not configured: set BLOB_READ_WRITE_TOKEN")
+        if self._client is None:
+            self._client = VercelBlobClient(
+                token=self.token,
+                api_url=self.api_url,
+                access=self.access,
+                connect_timeout=self.connect_timeout,
+                read_timeout=self.read_timeout,
+                retry=self.retry,
+                pool_size=self.max_parts_in_flight + 4,
+            )
+        return self._client
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_client"] = None  # sessions and sockets do not travel
+        return state
+
+    def _pathname(self, name: str, *, allow_empty: bool = False) -> str:
+        return clean_name(name, max_length=MAX_PATHNAME_LENGTH, utf16_length=True, allow_empty=allow_empty)
+
+    def _write_options(self, name: str, content) -> WriteOptions:
+        return WriteOptions(
+            access=self.access,
+            allow_overwrite=self.allow_overwrite,
+            add_random_suffix=self.add_random_suffix,
+            content_type=_content_type(name, content),
+            cache_control_max_age=self.cache_control_max_age,
+        )
+
+    # --- names ------------------------------------------------------------------------------
+
+    def get_available_name(self, name: str, max_length: int | None = None) -> str:
+        if not (self.allow_overwrite or self.add_random_suffix):
+            return super().get_available_name(name, max_length=max_length)
+        # The name is used as it is (overwrite) or the service makes it unique (suffix): no lookups,
+        # only the length is fitted, keeping room for the suffix the service will add.
+        name = self._pathname(str(name).replace("\\", "/"))
+        reserve = RANDOM_SUFFIX_LENGTH if self.add_random_suffix else 0
+        if max_length is not None and len(name) + reserve > max_length:
+            directory, _, filename = name.rpartition("/")
+            root, dot, ext = filename.partition(".")
+            excess = len(name) + reserve - max_length
+            if excess >= len(root):
+                raise SuspiciousFileOperation(
+                    f'Storage can not find an available filename for "{name}". '
+                    'Please make sure that the corresponding file field allows sufficient "max_length".'
+                )
+            filename = root[:-excess] + dot + ext
+            name = f"{directory}/{filename}" if directory else filename
+        return name
+
+    # --- Storage API ------------------------------------------------------------------------
+
+    def save(self, name: str | None, content, max_length: int | None = None) -> str:
+        check_save_arguments(name, content)
+        return super().save(name, content, max_length=max_length)
+
+    def _open(self, name: str, mode: str = "rb") -> VercelBlobFile:
+        if mode not in ("rb", "r"):
+            raise ValueError(f"Vercel Blob files open read-only ('rb'), not {mode!r}; save new content with save()")
+        pathname = self._pathname(name)
+        url = self._content_url(pathname)
+        client = self.client
+        response = client.open_content(url, pathname=pathname)
+        length = response.headers.get("Content-Length")
+        # Without a length the end of the stream could not be told from a cut: ask the API then.
+        size = int(length) if length is not None and length.isdigit() else self.size(pathname)
+        reader = BlobReader(
+            name=pathname,
+            size=size,
+            etag=response.headers.get("ETag"),
+            response=response,
+            open_at=lambda start: client.open_content(url, pathname=pathname, start=start),
+            retries=self.retry.retries,
+        )
+        return VercelBlobFile(
+            reader, name=pathname, size=size, content_type=response.headers.get("Content-Type"), etag=reader._etag
+        )
+
+    def _save(self, name: str, content) -> str:
+        pathname = self._pathname(name)
+        with open_upload_source(content) as (source, size):
+            for attempt in range(MAX_NAME_ATTEMPTS):
+                options = self._write_options(pathname, content)
+                try:
+                    if size >= self.multipart_threshold:
+                        result = self.client.multipart_upload(
+                            pathname,
+                            source,
+                            size,
+                            options,
+                            part_size=self.part_size,
+                            max_in_flight=self.max_parts_in_flight,
+                        )
+                    else:
+                        result = self.client.put(pathname, RangeReader(source, 0, size), options)
+                except StorageFileExists:
+                    # Someone took the name between get_available_name() and now: choose again, as
+                    # FileSystemStorage does when its exclusive create fails.
+                    if self.allow_overwrite or self.add_random_suffix or attempt == MAX_NAME_ATTEMPTS - 1:
+                        raise
+                    pathname = self._pathname(self.get_available_name(pathname))
+                    continue
+                stored = result.get("pathname")
+                if not isinstance(stored, str) or not stored:
+                    raise StorageServiceError(
+                        f"Vercel Blob put {pathname!r}: the reply has no pathname", backend="vercel"
+                    )
+                return stored
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def delete(self, name: str) -> None:
+        if not name:
+            raise ValueError("The name must be given to delete().")
+        self.client.delete([self._pathname(name)])
+
+    def exists(self, name: str) -> bool:
+        try:
+            self.blob_info(name)
+        except FileNotFoundError:
+            return False
+        return True
+
+    def size(self, name: str) -> int:
+        size = self.blob_info(name).get("size")
+        if not isinstance(size, int):
+            raise StorageServiceError(f"Vercel Blob head {name!r}: the reply has no size", backend="vercel")
+        return size
+
+    def url(self, name: str) -> str:
+        pathname = self._pathname(name)
+        if self.access == "private":
+            return vercel_blob_signing.signed_url(self.alias, pathname, self.signed_url_ttl)
+        return self._content_url(pathname)
+
+    def listdir(self, path: str) -> tuple[list[str], list[str]]:
+        prefix = self._pathname(path or "", allow_empty=True)
+        prefix = f"{prefix}/" if prefix else ""
+        directories: list[str] = []
+        files: list[str] = []
+        cursor: str | None = None
+        seen_cursors: set[str] = set()
+        while True:
+            page = self.client.list(prefix=prefix, cursor=cursor, limit=self.list_page_size, folded=True)
+            for folder in page.get("folders") or []:
+                if isinstance(folder, str) and folder.startswith(prefix) and folder != prefix:
+                    directories.append(folder[len(prefix) :].rstrip("/"))
+            for blob in page.get("blobs") or []:
+                rest = str(blob.get("pathname", ""))[len(prefix) :]
+                if rest and "/" not in rest:
+                    files.append(rest)
+            if not page.get("hasMore"):
+                return directories, files
+            cursor = page.get("cursor")
+            if not isinstance(cursor, str) or not cursor or cursor in seen_cursors:
+                raise StorageServiceError(
+                    f"Vercel Blob list {prefix!r}: the service's paging does not advance", backend="vercel"
+                )
+            seen_cursors.add(cursor)
+
+    def get_modified_time(self, name: str) -> datetime:
+        return self._uploaded_at(name)
+
+    def get_created_time(self, name: str) -> datetime:
+        # A blob is never modified in place; every write creates it anew.
+        return self._uploaded_at(name)
+
+    # --- beyond Django's API ----------------------------------------------------------------
+
+    def blob_info(self, name: str) -> dict[str, Any]:
+        """The service's head result (size, uploadedAt, etag, contentType, ...); FileNotFoundError if none."""
+        pathname = self._pathname(name)
+        try:
+            return self.client.head(pathname)
+        except FileNotFoundError:
+            raise missing(pathname) from None
+
+    def _content_url(self, pathname: str) -> str:
+        if self.url_base is None:
+            raise ImproperlyConfigured(
+                "Vercel Blob is not configured: set BLOB_READ_WRITE_TOKEN or VERCEL_BLOB_URL_BASE"
+            )
+        return f"{self.url_base}/{quote(pathname, safe='/')}"
+
+    def _uploaded_at(self, name: str) -> datetime:
+        raw = self.blob_info(name).get("uploadedAt")
+        try:
+            moment = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+        except ValueError:
+            raise StorageServiceError(
+                f"Vercel Blob head {name!r}: uploadedAt {raw!r} is not a date", backend="vercel"
+            ) from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment if settings.USE_TZ else timezone.make_naive(moment)
+
+
+def _content_type(name: str, content) -> str | None:
+    """The uploaded file's declared type if it is a well-formed media type, else a guess from the name."""
+    declared = getattr(content, "content_type", None)
+    if isinstance(declared, str) and _CONTENT_TYPE.match(declared) and len(declared) <= 255:
+        return declared
+    guessed, _ = mimetypes.guess_type(os.path.basename(name), strict=False)
+    return guessed

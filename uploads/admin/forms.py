@@ -1,0 +1,39 @@
+"""Admin form fields for files that go through the tracked upload pipeline, not straight into a model field."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+
+from uploads.services.temporary import file_chunks, write_temporary
+from uploads.validation import clean_filename, sniff_type
+
+
+def upload_precheck(file, *, kind: str) -> None:
+    """Refuse now, with the pipeline's own reasons, what upload_create would refuse later.
+
+    The admin saves inside a transaction where a refusal could no longer be shown on the form, so
+    the content is checked while the form is cleaned: written to the temporary area, sniffed and
+    removed again. upload_create checks it once more when the object is saved.
+    """
+    name = clean_filename(getattr(file, "name", "") or "")
+    temporary = write_temporary(file_chunks(file), max_size=settings.UPLOAD_MAX_SIZE)
+    try:
+        sniff_type(temporary.path, kind=kind, filename=name)
+    finally:
+        temporary.path.unlink(missing_ok=True)
+
+
+class TrackedFileField(forms.FileField):
+    """A plain file field whose content is checked like a tracked upload of `kind` (image or document)."""
+
+    def __init__(self, *, kind: str, **kwargs) -> None:
+        kwargs.setdefault("allow_empty_file", True)  # the pipeline says "The file is empty." itself
+        super().__init__(**kwargs)
+        self.kind = kind
+
+    def clean(self, data, initial=None):
+        file = super().clean(data, initial)
+        if file:
+            upload_precheck(file, kind=self.kind)
+        return file

@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class UploadsConfig(AppConfig):
+    """The upload pipeline: validation, the temporary area, promotion, sweep and upload tracking.
+
+    It stores through the storage library (storage_app) and knows no domain app: inventory and
+    documents register their upload kinds with uploads.kinds from their own ready().
+    """
+
+    name = "uploads"
+    verbose_name = "Uploads"
