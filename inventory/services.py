@@ -28,7 +28,7 @@ def inventory_item_create(*, owner, image=None, **fields) -> InventoryItem:
     item.full_clean(exclude=["owner", "image", "thumbnail"])
     item.save()
     if image is not None:
-        upload_create(owner=owner, file=image, kind=UploadKind.IMAGE, inventory_item=item)
+        upload_create(owner=owner, file=image, kind=UploadKind.IMAGE, target=item)
     return item
 
 
@@ -42,7 +42,7 @@ def inventory_item_update(*, item: InventoryItem, image=None, **fields) -> Inven
         item.full_clean(exclude=["owner", "image", "thumbnail"])
         item.save(update_fields=[*fields, "updated_at"])
     if image is not None:
-        upload_create(owner=item.owner, file=image, kind=UploadKind.IMAGE, inventory_item=item)
+        upload_create(owner=item.owner, file=image, kind=UploadKind.IMAGE, target=item)
     return item
 
 

@@ -42,12 +42,12 @@ from django.utils.text import get_valid_filename
 
 from storage_app.exceptions import StorageRejected, StorageUnavailable
 from storage_app.fallback import Backend, FallbackStorage, default_fallback_storage
+from uploads import kinds
 from uploads.models import UploadKind, UploadStatus, UploadTracking
-from uploads.services.promotion import USER_FILES_FOLDER
 from uploads.services.uploads import upload_create
 from uploads.validation import UploadRejected
 
-USER_PREFIX = USER_FILES_FOLDER
+USER_PREFIX = kinds.FILE.folder
 CHUNK_SIZE = 256 * 1024
 MAX_FILENAME_LENGTH = 255
 MAX_URL_LENGTH = 8192

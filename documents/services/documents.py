@@ -44,7 +44,7 @@ def document_create(
 
 def document_attach_file(*, document: Document, file):
     """Track `file` as the document's (new) content; the old file goes once the new one is stored."""
-    return upload_create(owner=document.owner, file=file, kind=UploadKind.DOCUMENT, document=document)
+    return upload_create(owner=document.owner, file=file, kind=UploadKind.DOCUMENT, target=document)
 
 
 @transaction.atomic

@@ -5,8 +5,7 @@ from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 
 from core.api import owned
-from documents.selectors.documents import document_get
-from inventory.selectors import inventory_item_get
+from uploads import kinds
 from uploads.models import UploadKind, UploadStatus, UploadTracking
 from uploads.selectors import upload_get, upload_list
 from uploads.services.uploads import upload_create
@@ -40,12 +39,26 @@ class UploadOutputSerializer(serializers.ModelSerializer):
 REJECTED_FIELDS = {"invalid_filename": "filename", "invalid_kind": "kind", "invalid_target": "target"}
 
 
-class UploadCreateInputSerializer(serializers.Serializer):
-    file = serializers.FileField(allow_empty_file=True, use_url=False)
-    # Kind `file` is storage_manager's (no item or document); the API takes photos and documents.
-    kind = serializers.ChoiceField(choices=[(UploadKind.IMAGE, "Image"), (UploadKind.DOCUMENT, "Document")])
-    inventory_item = serializers.IntegerField(required=False, min_value=1)
-    document = serializers.IntegerField(required=False, min_value=1)
+def _input_serializer() -> type[serializers.Serializer]:
+    """The upload form: a file, its kind and, optionally, the id of the row it is for (one field per kind).
+
+    Built from the registered kinds (uploads.kinds), which the domain apps register as they load,
+    before any URL module (and so this one) is imported. Kind `file` is storage_manager's, not the API's.
+    """
+    owned_kinds = [spec for spec in kinds.registered() if spec.target_field]
+    fields: dict[str, serializers.Field] = {
+        "file": serializers.FileField(allow_empty_file=True, use_url=False),
+        "kind": serializers.ChoiceField(choices=[(spec.name, UploadKind(spec.name).label) for spec in owned_kinds]),
+    }
+    for spec in owned_kinds:
+        label = spec.target_model._meta.verbose_name
+        fields[spec.target_field] = serializers.IntegerField(
+            required=False, min_value=1, help_text=f"The {label} a {spec.name} is for; a new one is created without it."
+        )
+    return type("UploadCreateInputSerializer", (serializers.Serializer,), fields)
+
+
+UploadCreateInputSerializer = _input_serializer()
 
 
 class UploadApi(owned.BaseApi):
@@ -79,16 +92,15 @@ class UploadListCreateApi(owned.ListMixin, owned.CreateMixin, UploadApi):
 
     def create(self, data: dict) -> UploadTracking:
         owner = self.request.user
-        item = document = None
-        if "inventory_item" in data:
-            item = inventory_item_get(owner=owner, item_id=data["inventory_item"])
-            if item is None:
-                raise serializers.ValidationError({"inventory_item": ["No such inventory item."]})
-        if "document" in data:
-            document = document_get(owner=owner, document_id=data["document"])
-            if document is None:
-                raise serializers.ValidationError({"document": ["No such document."]})
-        return upload_create(owner=owner, file=data["file"], kind=data["kind"], inventory_item=item, document=document)
+        targets = {field: spec for field, spec in kinds.by_target_field().items() if field in data}
+        if len(targets) > 1:
+            raise serializers.ValidationError({"target": ["An upload is for one row at most."]})
+        target = None
+        for field, spec in targets.items():
+            target = spec.target_model.objects.filter(owner=owner, pk=data[field]).first()
+            if target is None:
+                raise serializers.ValidationError({field: [f"No such {spec.target_model._meta.verbose_name}."]})
+        return upload_create(owner=owner, file=data["file"], kind=data["kind"], target=target)
 
 
 @extend_schema_view(get=extend_schema(responses=UploadOutputSerializer))

@@ -32,11 +32,9 @@ from django.core.files.storage import FileSystemStorage, default_storage
 from django.db import transaction
 from django.utils import timezone
 
-from documents.models import Document
-from documents.tasks import document_process_task
-from inventory.models import InventoryItem
 from storage_app.exceptions import StorageRejected
-from uploads.models import UploadKind, UploadStatus, UploadTracking
+from uploads import kinds
+from uploads.models import UploadStatus, UploadTracking
 from uploads.services.deletion import files_delete_on_commit
 from uploads.services.temporary import CHUNK_SIZE, temporary_path, temporary_root
 from uploads.thumbnails import make_thumbnail
@@ -51,19 +49,22 @@ class PromotionResult:
     retry_in: float | None = None
 
 
-USER_FILES_FOLDER = "users"  # storage_manager's files: users/<owner>/<upload>/<filename>
-
-
 def permanent_name(upload: UploadTracking) -> str:
-    if upload.kind == UploadKind.FILE:
-        return f"{USER_FILES_FOLDER}/{upload.owner_id}/{upload.pk}/{upload.original_filename}"
-    folder = "inventory" if upload.kind == UploadKind.IMAGE else "documents"
+    """`<kind folder>/<owner>/<upload>/<file>`: fixed by the upload's id, so a re-run writes the same name.
+
+    A file typed by its caller (kind `file`) keeps its cleaned name; a typed one gets the extension
+    of the type its content was found to be.
+    """
+    spec = kinds.get(upload.kind)
+    folder = f"{spec.folder}/{upload.owner_id}/{upload.pk}"
+    if spec.content_class is None:
+        return f"{folder}/{upload.original_filename}"
     stem = Path(upload.original_filename).stem or "file"
-    return f"{folder}/{upload.owner_id}/{upload.pk}/{stem}{EXTENSIONS.get(upload.content_type, '')}"
+    return f"{folder}/{stem}{EXTENSIONS.get(upload.content_type, '')}"
 
 
 def thumbnail_name(upload: UploadTracking) -> str:
-    return f"inventory/{upload.owner_id}/{upload.pk}/thumbnail.jpg"
+    return f"{kinds.get(upload.kind).folder}/{upload.owner_id}/{upload.pk}/thumbnail.jpg"
 
 
 def backend_of(storage, name: str) -> str:
@@ -138,7 +139,7 @@ def _store(upload: UploadTracking, storage) -> tuple[str, str]:
             content.content_type = upload.content_type  # stored with the object (S3, Vercel Blob)
             stored = storage.save(name, content)
     thumb = ""
-    if upload.kind == UploadKind.IMAGE:
+    if kinds.get(upload.kind).thumbnail:
         with _photo_bytes(temp, storage, stored) as source:
             thumb = _store_thumbnail(upload, storage, source)
     return stored, thumb
@@ -192,30 +193,14 @@ def _commit(upload: UploadTracking, storage, stored_name: str, thumb: str) -> Pr
         locked = UploadTracking.objects.select_for_update().get(pk=upload.pk)
         if locked.status == UploadStatus.COMPLETE:
             return PromotionResult(status="already_complete")
+        spec = kinds.get(locked.kind)
         target_gone = False
-        if locked.kind == UploadKind.IMAGE:
-            item = InventoryItem.objects.select_for_update().filter(pk=locked.inventory_item_id).first()
-            if item is None:
+        if spec.target_field is not None:
+            target = spec.target_model.objects.select_for_update().filter(pk=spec.target_of(locked)).first()
+            if target is None:
                 target_gone = True
             else:
-                orphaned = [n for n in (item.image.name, item.thumbnail.name) if n and n not in (stored_name, thumb)]
-                item.image.name = stored_name
-                item.thumbnail.name = thumb
-                item.save(update_fields=["image", "thumbnail", "updated_at"])
-        elif locked.kind == UploadKind.DOCUMENT:
-            document = Document.objects.select_for_update().filter(pk=locked.document_id).first()
-            if document is None:
-                target_gone = True
-            else:
-                orphaned = [document.file.name] if document.file.name and document.file.name != stored_name else []
-                document.file.name = stored_name
-                document.size = locked.size
-                document.checksum = locked.checksum
-                document.content_type = locked.content_type
-                document.processing_status = Document.Status.PENDING
-                document.processing_error = ""
-                document.save()
-                transaction.on_commit(lambda: _enqueue_document_processing(document.pk))
+                orphaned = spec.attach(target, locked, stored_name, thumb)
         if target_gone:
             # The item or document was deleted while its file was on the way: keep nothing of it.
             locked.status = UploadStatus.ERROR
@@ -254,13 +239,6 @@ def _fail(upload: UploadTracking, message: str, *, retriable: bool) -> Promotion
         return PromotionResult(status="error")
     # Exponential backoff: 2, 4, 8, ... seconds, capped at five minutes.
     return PromotionResult(status="retry", retry_in=min(2.0**locked.attempts, 300.0))
-
-
-def _enqueue_document_processing(document_id: int) -> None:
-    try:
-        document_process_task.delay(document_id)
-    except Exception as exc:
-        logger.warning("could not queue processing of document %s: %s", document_id, exc)
 
 
 def _crash_point(name: str) -> None:

@@ -3,8 +3,8 @@
 - uploads 'processing' or 'pending' for longer than UPLOAD_STALE_AFTER (their worker died, or
   their message was lost) are queued again;
 - temporary files that no unfinished upload refers to are removed once older than the grace period;
-- objects under inventory/ and documents/ that no item, document or unfinished upload refers to
-  are removed once older than the grace period;
+- objects under the folders of the upload kinds with an owning row (uploads.kinds: inventory/,
+  documents/) that no row or unfinished upload refers to are removed once older than the grace period;
 - deletions that failed earlier (services/deletion.py) are tried again when due.
 """
 
@@ -21,15 +21,13 @@ from django.core.files.storage import default_storage
 from django.db.models import Q
 from django.utils import timezone
 
-from documents.models import Document
-from inventory.models import InventoryItem
+from uploads import kinds
 from uploads.models import UploadStatus, UploadTracking
 from uploads.services.deletion import pending_deletions_retry
+from uploads.services.queue import enqueue_promotion
 from uploads.services.temporary import temporary_root
 
 logger = logging.getLogger(__name__)
-
-_UPLOAD_OBJECT = re.compile(r"^(inventory|documents)/\d+/(\d+)/[^/]+$")
 
 
 @dataclass
@@ -46,8 +44,6 @@ class SweepReport:
 
 
 def uploads_sweep(*, dry_run: bool = False, grace: int | None = None, stale_after: int | None = None, storage=None):
-    from uploads.services.uploads import enqueue_promotion
-
     grace = settings.UPLOAD_SWEEP_GRACE if grace is None else grace
     stale_after = settings.UPLOAD_STALE_AFTER if stale_after is None else stale_after
     storage = storage or default_storage
@@ -94,14 +90,22 @@ def _sweep_temporary(report: SweepReport, *, grace: int, dry_run: bool) -> None:
             path.unlink(missing_ok=True)
 
 
+def _upload_object(folders: list[str]) -> re.Pattern[str]:
+    """`<folder>/<owner>/<upload>/<file>`: the names promotion gives (group 2 is the upload id)."""
+    return re.compile(r"^(" + "|".join(re.escape(folder) for folder in folders) + r")/\d+/(\d+)/[^/]+$")
+
+
 def _sweep_objects(report: SweepReport, storage, *, grace: int, dry_run: bool) -> None:
-    candidates = [name for prefix in ("inventory", "documents") for name in _walk(storage, prefix)]
-    candidates = [name for name in candidates if _UPLOAD_OBJECT.match(name)]
+    owned = [spec for spec in kinds.registered() if spec.stored_names is not None]
+    if not owned:
+        return
+    folders = [spec.folder for spec in owned]
+    upload_object = _upload_object(folders)
+    candidates = [name for prefix in folders for name in _walk(storage, prefix)]
+    candidates = [name for name in candidates if upload_object.match(name)]
     if not candidates:
         return
-    referenced = set(InventoryItem.objects.values_list("image", flat=True))
-    referenced |= set(InventoryItem.objects.values_list("thumbnail", flat=True))
-    referenced |= set(Document.objects.values_list("file", flat=True))
+    referenced = {name for spec in owned for name in spec.stored_names() if name}
     in_flight = {
         str(pk)
         for pk in UploadTracking.objects.filter(status__in=[UploadStatus.PENDING, UploadStatus.PROCESSING]).values_list(
@@ -110,7 +114,7 @@ def _sweep_objects(report: SweepReport, storage, *, grace: int, dry_run: bool) -
     }
     cutoff = timezone.now() - timedelta(seconds=grace)
     for name in candidates:
-        if name in referenced or _UPLOAD_OBJECT.match(name).group(2) in in_flight:
+        if name in referenced or upload_object.match(name).group(2) in in_flight:
             continue
         try:
             if storage.get_modified_time(name) > cutoff:

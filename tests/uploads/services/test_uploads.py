@@ -40,7 +40,7 @@ def test_image_upload_is_promoted_with_a_thumbnail(user, settings):
 @pytest.mark.django_db(transaction=True)
 def test_document_upload_fills_the_document_row(user):
     document = Document.objects.create(owner=user, title="Contract")
-    upload = upload_create(owner=user, file=uploaded("contract.pdf", PDF_BYTES), kind="document", document=document)
+    upload = upload_create(owner=user, file=uploaded("contract.pdf", PDF_BYTES), kind="document", target=document)
     document.refresh_from_db()
     assert document.file.name == f"documents/{user.pk}/{upload.pk}/contract.pdf"
     assert document.size == len(PDF_BYTES)
@@ -113,7 +113,7 @@ def test_refused_upload_leaves_nothing_behind(user, settings, name, data, kind, 
 def test_another_users_item_is_refused(user, other_user, settings):
     item = InventoryItem.objects.create(owner=other_user, name="Not yours")
     with pytest.raises(UploadRejected) as excinfo:
-        upload_create(owner=user, file=uploaded("a.png", image_bytes("PNG")), kind="image", inventory_item=item)
+        upload_create(owner=user, file=uploaded("a.png", image_bytes("PNG")), kind="image", target=item)
     assert excinfo.value.code == "invalid_target"
     assert UploadTracking.objects.count() == 0
     assert list(Path(settings.TEMP_UPLOAD_ROOT).iterdir()) == []
