@@ -45,6 +45,7 @@ system-test-deps:
 
 test: install-dev system-test-deps
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache --no-logo
 	$(BIN)/python manage.py makemigrations --check --dry-run --settings=instantory.settings_test
 	$(BIN)/pytest $(PYTEST_ARGS)
 
@@ -55,6 +56,7 @@ bench: install-dev
 
 lint: install-dev
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache --no-logo
 	$(BIN)/ruff format --check .
 
 worker: install

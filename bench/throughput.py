@@ -420,8 +420,8 @@ def measure_overheads(primaries: dict[str, object], sources: dict[int, Path], sa
     from django.core.files import File
 
     from storage_app import locations
-    from storage_app.fallback import _Payload  # what save() sends from: the content, hashed as it is read
     from storage_app.models import StoredFile
+    from storage_app.payload import Payload  # what save() sends from: the content, hashed as it is read
 
     def records() -> float:
         name = f"bench/overhead/{uuid.uuid4().hex}.bin"
@@ -447,7 +447,7 @@ def measure_overheads(primaries: dict[str, object], sources: dict[int, Path], sa
         """A save's reading and hashing of the content in order, less the same reading alone."""
         with path.open("rb") as handle:
             start = time.perf_counter()
-            payload = _Payload(File(handle, name=path.name))
+            payload = Payload(File(handle, name=path.name))
             while payload.file.read(IO_CHUNK):
                 pass
             payload.checksum  # noqa: B018 - the digest is final here
@@ -660,7 +660,7 @@ def targets(rows: list[Row], overheads: Overheads, profiles: dict) -> list[Targe
             if row.backend == S3 and row.direction == "upload" and row.size_mib * MiB >= s3_parts.multipart_threshold:
                 why += (
                     f" In the transfer, the storage sends {s3_parts.multipart_chunksize // MiB} MiB parts "
-                    f"{s3_parts.max_concurrency} at a time (storage_app/backends/s3/storage.py: what keeps a big save within "
+                    f"{s3_parts.max_concurrency} at a time (storage_app/backends/s3: what keeps a big save within "
                     "the contract suite's 32 MiB of memory; 8 MiB parts measured 37.6 MiB) where boto3's defaults "
                     "send 8 MiB parts ten at a time."
                 )

@@ -37,7 +37,8 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 DATA_DIR = BASE_DIR / ".data"
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin with InstantoryAdminSite as admin.site (the storage health page).
+    "instantory.admin_site.apps.InstantoryAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -124,9 +125,10 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 MEDIA_URL = "/media/"
 
 # --- storage -------------------------------------------------------------------------------
+# The primary of the default fallback order (STORAGES["default"]["OPTIONS"]["backends"] replaces that order).
 STORAGE_BACKEND = env_choice("STORAGE_BACKEND", ["vercel", "s3", "local"], "vercel")
 
-# Vercel Blob (storage_app.backends.vercel_blob.storage)
+# Vercel Blob (storage_app.backends.vercel_blob): the defaults of VercelBlobStorage's options.
 BLOB_READ_WRITE_TOKEN = env_optional("BLOB_READ_WRITE_TOKEN", "VERCEL_BLOB_READ_WRITE_TOKEN")
 VERCEL_BLOB_API_URL = env_url("VERCEL_BLOB_API_URL", "https://vercel.com/api/blob")
 VERCEL_BLOB_URL_BASE = env_url("VERCEL_BLOB_URL_BASE")  # None: https://<storeId>.<access>.blob.vercel-storage.com
@@ -143,7 +145,7 @@ VERCEL_BLOB_MAX_PARTS_IN_FLIGHT = env_int("VERCEL_BLOB_MAX_PARTS_IN_FLIGHT", 4, 
 # Lifetime of the signed URLs that serve blobs of a private store (storage_app.backends.vercel_blob.views).
 VERCEL_BLOB_SIGNED_URL_TTL = env_int("VERCEL_BLOB_SIGNED_URL_TTL", 3600, minimum=1, maximum=7 * 24 * 3600)
 
-# S3 through django-storages (storage_app.backends.s3.storage)
+# S3 through django-storages (storage_app.backends.s3): the defaults of S3Storage's options.
 AWS_STORAGE_BUCKET_NAME = env_optional("AWS_STORAGE_BUCKET_NAME")
 AWS_S3_REGION_NAME = env_str("AWS_S3_REGION_NAME", "us-east-1")
 AWS_S3_ENDPOINT_URL = env_url("AWS_S3_ENDPOINT_URL")
@@ -159,7 +161,8 @@ AWS_QUERYSTRING_EXPIRE = env_int("AWS_QUERYSTRING_EXPIRE", 3600, minimum=1, maxi
 # django-storages overwrites an existing object of the same name by default; Instantory never does.
 AWS_S3_FILE_OVERWRITE = False
 
-# Local filesystem: last-resort permanent store, and the temporary area of tracked uploads.
+# Local filesystem: last-resort permanent store (LocalStorage's default location), and the temporary
+# area of tracked uploads.
 LOCAL_STORAGE_ROOT = BASE_DIR / env_str("LOCAL_STORAGE_ROOT", ".data/media")
 TEMP_UPLOAD_ROOT = BASE_DIR / env_str("TEMP_UPLOAD_ROOT", ".data/tmp")
 MEDIA_ROOT = LOCAL_STORAGE_ROOT
@@ -177,24 +180,27 @@ STORAGE_STALE_WRITE_AFTER = env_int("STORAGE_STALE_WRITE_AFTER", 3600, minimum=1
 STORAGE_RELOCATE_CRASH_AT = env_choice("INSTANTORY_RELOCATE_CRASH_AT", ["", "after_copy", "after_switch"], "")
 STORAGE_RELOCATE_CRASH_AFTER = env_int("INSTANTORY_RELOCATE_CRASH_AFTER", 0, minimum=0)
 
-# "default" composes vercel, s3 and local (STORAGE_BACKEND first) and records where each file lives;
-# a backend without its token or bucket is left out. "temporary" is the upload pipeline's own area,
-# never part of the fallback chain.
+# "default" composes the backends below and records where each file lives. Its order is
+# OPTIONS["backends"] (a list of STORAGES aliases) when given, else STORAGE_BACKEND first, then the
+# others of vercel, s3, local; a backend without its token or bucket is left out. Each backend's
+# OPTIONS default to the settings above (its get_default_settings(): BLOB_READ_WRITE_TOKEN and
+# VERCEL_BLOB_*, AWS_*, LOCAL_STORAGE_ROOT); an option it does not take is refused. Its STORAGES key
+# is its alias: its one name in location records, breakers, errors, health and logs.
+# "temporary" is the upload pipeline's own area, never part of the fallback chain.
 STORAGES = {
     "default": {"BACKEND": "storage_app.fallback.FallbackStorage"},
     "vercel": {"BACKEND": "storage_app.backends.vercel_blob.storage.VercelBlobStorage"},
     "s3": {"BACKEND": "storage_app.backends.s3.storage.S3Storage"},
-    "local": {
-        "BACKEND": "storage_app.backends.local.storage.LocalStorage",
-        "OPTIONS": {"location": LOCAL_STORAGE_ROOT},
-    },
+    "local": {"BACKEND": "storage_app.backends.local.storage.LocalStorage"},
     "temporary": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": TEMP_UPLOAD_ROOT}},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
 # --- uploads -------------------------------------------------------------------------------
 UPLOAD_MAX_SIZE = env_size("UPLOAD_MAX_SIZE", 256 * 1024**2)
-# Django spools request bodies above this to a temporary file instead of memory.
+# File parts of a request are streamed once, hashed, into the temporary area, and refused as soon as
+# they pass UPLOAD_MAX_SIZE (uploads.upload_handler); nothing goes through Django's /tmp spool.
+FILE_UPLOAD_HANDLERS = ["uploads.upload_handler.TemporaryAreaUploadHandler"]
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024**2
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
 FILE_UPLOAD_TEMP_DIR = None
@@ -242,6 +248,8 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 25,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Every layer's errors (upload refusals, storage outages, ...) answered in one place.
+    "EXCEPTION_HANDLER": "instantory.api.exception_handler.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Instantory API",

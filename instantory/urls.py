@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 urlpatterns = [
+    # admin.site is instantory.admin_site.sites.InstantoryAdminSite (the admin app's default_site).
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
@@ -16,3 +17,9 @@ urlpatterns = [
     path("api/documents/", include("documents.search_urls")),
     path("api/documents/", include("documents.urls")),
 ]
+
+# JSON under /api/, Django's HTML pages elsewhere (with DEBUG off; DEBUG shows Django's technical pages).
+handler400 = "instantory.api.error_views.bad_request"
+handler403 = "instantory.api.error_views.permission_denied"
+handler404 = "instantory.api.error_views.page_not_found"
+handler500 = "instantory.api.error_views.server_error"

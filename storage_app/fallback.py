@@ -13,17 +13,17 @@
 - Names are checked like the backends check them (storage_app.backends.names) before any record
   is read or written; `exists()`, `listdir()` and free names come from the records alone.
 
-Order: STORAGE_BACKEND first, then the others in the order vercel, s3, local, each taken from the
-STORAGES alias of the same name; a backend that is not configured (no token, no bucket) is left
-out with one warning per process. Tests may pass an explicit list of (alias, storage) instead.
+Order: `STORAGES["default"]["OPTIONS"]["backends"]`, a list of STORAGES aliases; without it,
+STORAGE_BACKEND first, then the others of DEFAULT_ORDER (vercel, s3, local). Each backend is built
+from its STORAGES entry with its alias (storage_app.backends.base.storage_from_settings), the one
+name it has in records, breakers, errors, health and logs. A backend that is not configured is
+left out with the reason it gives (`not_configured_reason`: no token, no bucket), one warning per
+process. Tests may pass an explicit list of (alias, storage) pairs instead.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
 import logging
-import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -38,18 +38,18 @@ from django.core.files.utils import validate_file_name
 from django.utils.deconstruct import deconstructible
 
 from storage_app import locations
+from storage_app.backends.base import StorageBackend, not_configured_reason, storage_from_settings
 from storage_app.backends.names import check_save_arguments, clean_name
 from storage_app.breakers import BreakerRegistry, CircuitBreaker, process_breakers
 from storage_app.exceptions import StorageError, StorageRejected, StorageUnavailable
 from storage_app.models import StoredFileState
+from storage_app.payload import Payload
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 DEFAULT_ORDER = ("vercel", "s3", "local")
-HASH_CHUNK = 1024 * 1024
-SPOOL_MAX_MEMORY = 2 * 1024 * 1024
 MAX_NAME_ATTEMPTS = 20
 MAX_NAME_LENGTH = 1024  # StoredFile.name
 
@@ -75,6 +75,7 @@ class Backend:
 
 
 def configured_order() -> list[str]:
+    """The order without a `backends` option: STORAGE_BACKEND first, then the others of DEFAULT_ORDER."""
     primary = settings.STORAGE_BACKEND
     return [primary, *(alias for alias in DEFAULT_ORDER if alias != primary)]
 
@@ -84,17 +85,14 @@ def load_backend(alias: str) -> tuple[Storage | None, str]:
     if alias not in settings.STORAGES:
         return None, f"no STORAGES[{alias!r}] entry"
     try:
-        storage = storages[alias]
+        storage = storage_from_settings(alias)
     except (ImproperlyConfigured, ImportError) as exc:
         return None, f"cannot be loaded ({type(exc).__name__}: {exc})"
-    # An instance knows best (its OPTIONS may carry the token); otherwise ask the class's settings check.
-    configured = getattr(storage, "configured", None)
-    if not isinstance(configured, bool):
-        is_configured = getattr(storage, "is_configured", None)
-        configured = bool(is_configured()) if callable(is_configured) else True
-    if not configured:
-        hint = {"vercel": "no BLOB_READ_WRITE_TOKEN", "s3": "no AWS_STORAGE_BUCKET_NAME"}.get(alias, "not configured")
-        return None, hint
+    if isinstance(storage, FallbackStorage):
+        raise ImproperlyConfigured(f"STORAGES[{alias!r}] is a FallbackStorage: it cannot be a backend of another")
+    reason = not_configured_reason(storage)
+    if reason:
+        return None, reason
     return storage, ""
 
 
@@ -102,6 +100,37 @@ def default_fallback_storage() -> FallbackStorage:
     """The FallbackStorage behind STORAGES["default"], or one over the configured chain if default is another."""
     storage = storages["default"]
     return storage if isinstance(storage, FallbackStorage) else FallbackStorage()
+
+
+def _chain_spec(backends: Any) -> tuple[list[str] | None, list[tuple[str, Storage]] | None]:
+    """(aliases, None), (None, pairs) or (None, None) from the `backends` argument, or ImproperlyConfigured."""
+    if backends is None:
+        return None, None
+    if isinstance(backends, str):
+        raise ImproperlyConfigured(f"backends must be a list of STORAGES aliases, not the string {backends!r}")
+    items = list(backends)
+    if not items:
+        raise ImproperlyConfigured("backends is empty: name at least one STORAGES alias")
+    if all(isinstance(item, str) and item for item in items):
+        aliases, pairs = items, None
+    elif all(isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str) for item in items):
+        aliases, pairs = [alias for alias, _ in items], items
+    else:
+        raise ImproperlyConfigured("backends must be a list of STORAGES aliases, or of (alias, storage) pairs")
+    duplicates = sorted({alias for alias in aliases if aliases.count(alias) > 1})
+    if duplicates:
+        raise ImproperlyConfigured(f"backends names {', '.join(map(repr, duplicates))} more than once")
+    if pairs is None:
+        if "default" in aliases:
+            raise ImproperlyConfigured("backends cannot name 'default': it is the FallbackStorage itself")
+        return aliases, None
+    for alias, storage in pairs:
+        if isinstance(storage, StorageBackend) and storage.alias != alias:
+            raise ImproperlyConfigured(
+                f"the chain names {alias!r} a {type(storage).__name__} whose alias is {storage.alias!r}: "
+                f"build it with alias={alias!r}, so its errors, records and breaker agree"
+            )
+    return None, pairs
 
 
 def _warn_once(alias: str, reason: str) -> None:
@@ -116,15 +145,17 @@ def _warn_once(alias: str, reason: str) -> None:
 class FallbackStorage(Storage):
     def __init__(
         self,
-        backends: Sequence[tuple[str, Storage]] | None = None,
+        backends: Sequence[str] | Sequence[tuple[str, Storage]] | None = None,
         *,
         breakers: BreakerRegistry | None = None,
         allow_overwrite: bool = False,
     ) -> None:
+        """`backends`: STORAGES aliases in order (the `backends` option of STORAGES["default"]), or
+        (alias, storage) pairs (tests, benchmarks); None is the default order (configured_order())."""
         self.allow_overwrite = allow_overwrite
-        self._explicit = list(backends) if backends is not None else None
+        self._order, self._explicit = _chain_spec(backends)
         # An explicit chain (tests) gets breakers of its own; the configured chain shares the process's.
-        self._breakers = breakers or (BreakerRegistry() if backends is not None else process_breakers)
+        self._breakers = breakers or (BreakerRegistry() if self._explicit is not None else process_breakers)
         self._chain: list[Backend] | None = None
         self._left_out: dict[str, str] = {}
         self._chain_lock = threading.Lock()
@@ -144,15 +175,22 @@ class FallbackStorage(Storage):
             for alias, storage in self._explicit:
                 chain.append(Backend(alias, storage, self._breakers.get(alias)))
         else:
-            for alias in configured_order():
+            order = self._order if self._order is not None else configured_order()
+            for alias in order:
+                if self._order is not None and alias not in settings.STORAGES:
+                    raise ImproperlyConfigured(
+                        f"STORAGES['default']['OPTIONS']['backends'] names {alias!r}, which has no STORAGES entry"
+                    )
                 storage, reason = load_backend(alias)
                 if storage is None:
                     self._left_out[alias] = reason
                     _warn_once(alias, reason)
                     continue
                 chain.append(Backend(alias, storage, self._breakers.get(alias)))
-        if not chain:
-            raise ImproperlyConfigured("no storage backend is configured (vercel, s3 and local are all left out)")
+            if not chain:
+                raise ImproperlyConfigured(
+                    f"no storage backend is configured ({', '.join(order)}: all left out, see the warnings)"
+                )
         return chain
 
     @property
@@ -214,7 +252,7 @@ class FallbackStorage(Storage):
             self.delete(name)
             if locations.location_taken(name):
                 raise StorageUnavailable(f"{name!r} cannot be replaced now: a backend holding its old copy is down")
-        payload = _Payload(content)
+        payload = Payload(content)
         try:
             failures: list[str] = []
             for backend in self.backends:
@@ -248,7 +286,7 @@ class FallbackStorage(Storage):
             name = self.get_available_name(name, max_length=max_length)  # taken meanwhile by another writer
         raise StorageRejected(f"no free name found for {name!r}")
 
-    def _finish(self, backend: Backend, record, stored: str, payload: _Payload) -> None:
+    def _finish(self, backend: Backend, record, stored: str, payload: Payload) -> None:
         try:
             if stored != record.name:
                 logger.info("%s stored %s as %s (the name was taken there)", backend.alias, record.name, stored)
@@ -343,171 +381,3 @@ class FallbackStorage(Storage):
         if error is not None:
             raise error
         return remaining
-
-
-class _Payload:
-    """The content of one save: seekable (spooled if it was not), hashed as the backend reads it.
-
-    The SHA-256 the record keeps (for reconcile to verify copies) is taken from the bytes the backend
-    reads, so a save that sends its content in order reads it once; a backend that reads out of order
-    (parallel multipart parts) hands the hashing to a thread that reads the content alongside it. A
-    failed attempt starts again from the first byte on the next backend.
-    """
-
-    def __init__(self, content: Any) -> None:
-        self._spool: tempfile.SpooledTemporaryFile | None = None
-        source = content
-        if not _seekable(content) or _is_text(content):
-            # Text is stored as UTF-8 bytes, so positions and sizes count bytes, not characters.
-            # Closed by close(), once every backend attempt is over.
-            self._spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX_MEMORY)  # noqa: SIM115
-            for chunk in content.chunks():
-                self._spool.write(chunk.encode() if isinstance(chunk, str) else chunk)
-            source = File(self._spool, name=getattr(content, "name", None))
-        self._source = source
-        self._hashing = _HashingReader(source)
-        self.file = File(self._hashing, name=getattr(content, "name", None))
-        for attribute in ("content_type", "charset", "content_type_extra"):
-            if getattr(content, attribute, None) is not None:
-                setattr(self.file, attribute, getattr(content, attribute))
-        self.rewind()
-
-    def rewind(self) -> None:
-        self.file.seek(0)
-
-    @property
-    def size(self) -> int:
-        return self._hashing.total_size()
-
-    @property
-    def checksum(self) -> str:
-        return self._hashing.hexdigest()
-
-    def close(self) -> None:
-        self._hashing.stop()  # before the spool goes: the hashing thread may still be reading it
-        if self._spool is not None:
-            self._spool.close()
-
-
-class _HashingReader:
-    """A seekable stream that hashes its content as it is read.
-
-    Reads in order (and re-reads of a retry) extend the digest on the reading thread. The first read
-    that skips ahead leaves a gap no later in-order read can fill, so from then on a thread of its own
-    reads the rest of the content and hashes it while the backend goes on sending: the hashing costs
-    no time on the save's path (hashlib and reads release the interpreter lock). The content does not
-    change during a save.
-    """
-
-    def __init__(self, source: Any) -> None:
-        self._source = source
-        self._lock = threading.Lock()  # one position: every seek+read of the source happens under it
-        self._digest = hashlib.sha256()
-        self._hashed = 0  # bytes [0, _hashed) are in the digest
-        self._handed_off = False  # once True, only _hash_the_rest touches the digest
-        self._catch_up: threading.Thread | None = None
-        self._stopping = threading.Event()
-        self._error: BaseException | None = None
-
-    def read(self, size: int = -1) -> bytes:
-        with self._lock:
-            start = self._source.tell()
-            data = self._source.read(size)
-            if isinstance(data, str):
-                data = data.encode()
-            if not self._handed_off:
-                if start <= self._hashed < start + len(data):
-                    self._digest.update(memoryview(data)[self._hashed - start :])
-                    self._hashed = start + len(data)
-                elif start > self._hashed:
-                    self._start_catch_up()
-            return data
-
-    def _start_catch_up(self) -> None:
-        """From now on the thread owns the digest; readers only read (called under the lock)."""
-        self._handed_off = True
-        self._catch_up = threading.Thread(target=self._hash_the_rest, name="storage-save-sha256", daemon=True)
-        self._catch_up.start()
-
-    def _hash_the_rest(self) -> None:
-        try:
-            while not self._stopping.is_set():
-                chunk = self._read_at(self._hashed, HASH_CHUNK)
-                if not chunk:
-                    return
-                self._digest.update(chunk)
-                self._hashed += len(chunk)
-        except BaseException as exc:  # re-raised by hexdigest() on the save's thread
-            self._error = exc
-
-    def _read_at(self, offset: int, size: int) -> bytes:
-        with self._lock:
-            position = self._source.tell()
-            self._source.seek(offset)
-            data = self._source.read(size)
-            self._source.seek(position)
-        return data.encode() if isinstance(data, str) else data
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        with self._lock:
-            self._source.seek(offset, whence)
-            return self._source.tell()
-
-    def tell(self) -> int:
-        return self._source.tell()
-
-    def seekable(self) -> bool:
-        return True
-
-    def readable(self) -> bool:
-        return True
-
-    def close(self) -> None:
-        """Closing is the save's business (_Payload.close), not the backend's."""
-
-    @property
-    def closed(self) -> bool:
-        return False
-
-    def total_size(self) -> int:
-        with self._lock:
-            position = self._source.tell()
-            self._source.seek(0, io.SEEK_END)
-            size = self._source.tell()
-            self._source.seek(position)
-            return size
-
-    def hexdigest(self) -> str:
-        """The SHA-256 of the whole content; whatever no read covered is read here."""
-        with self._lock:
-            handed_off, self._handed_off = self._handed_off, True
-        if not handed_off:
-            self._hash_the_rest()  # only what the backend did not read
-        elif self._catch_up is not None:
-            self._catch_up.join()
-        if self._error is not None:
-            raise self._error
-        return self._digest.hexdigest()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._catch_up is not None:
-            self._catch_up.join()
-
-
-def _is_text(content: Any) -> bool:
-    return isinstance(getattr(content, "file", content), io.TextIOBase)
-
-
-def _seekable(content: Any) -> bool:
-    seekable = getattr(content, "seekable", None)
-    if callable(seekable):
-        try:
-            return bool(seekable())
-        except (ValueError, io.UnsupportedOperation):
-            return False
-    try:
-        content.tell()
-    except (AttributeError, OSError, io.UnsupportedOperation):
-        return False
-    return True

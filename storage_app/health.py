@@ -11,7 +11,8 @@ backend answers now, and they neither trip nor reset the breaker, whose state is
 A probe object is named `health-probes/<uuid>.txt` and deleted in the same probe (also when the
 read-back fails); a probe still running when the deadline passes is reported as `timeout` and
 its thread finishes, and deletes, on its own. Error texts are stripped of query strings and of
-any configured credential before they are shown.
+every credential the backends hold (StorageBackend.secrets()) before they are shown. Nothing here
+knows one backend from another: names are STORAGES aliases, reasons come from the backends.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
+from storage_app.backends.base import storage_secrets
 from storage_app.fallback import Backend, FallbackStorage, default_fallback_storage
 
 PROBE_PREFIX = "health-probes"
@@ -92,7 +94,8 @@ def storage_health(
 def _check(storage: FallbackStorage, timeout: float | None) -> StorageHealth:
     timeout = settings.STORAGE_HEALTH_PROBE_TIMEOUT if timeout is None else timeout
     chain = storage.backends
-    runs = [_ProbeRun(backend) for backend in chain]
+    secrets = [secret for backend in chain for secret in storage_secrets(backend.storage)]
+    runs = [_ProbeRun(backend, secrets) for backend in chain]
     for run in runs:
         run.start()
     deadline = time.monotonic() + timeout
@@ -123,8 +126,9 @@ def _check(storage: FallbackStorage, timeout: float | None) -> StorageHealth:
 class _ProbeRun:
     """One backend's probe in a daemon thread, so a hung backend never holds the caller (or process exit)."""
 
-    def __init__(self, backend: Backend) -> None:
+    def __init__(self, backend: Backend, secrets: list[str] | None = None) -> None:
         self.backend = backend
+        self.secrets = storage_secrets(backend.storage) if secrets is None else secrets
         self.started = 0.0
         self.finished: float | None = None
         self.error: str | None = None
@@ -138,7 +142,7 @@ class _ProbeRun:
         try:
             probe_backend(self.backend)
         except BaseException as exc:  # reported, never raised: the report must come back
-            self.error = redact(f"{type(exc).__name__}: {exc}")
+            self.error = redact(f"{type(exc).__name__}: {exc}", self.secrets)
         self.finished = time.perf_counter()
 
     def result(self, timeout: float) -> BackendHealth:
@@ -177,14 +181,10 @@ def probe_backend(backend: Backend) -> None:
             storage.delete(stored)
 
 
-def redact(text: str) -> str:
-    """Drop URL query strings (presigned credentials) and any configured secret from an error text."""
+def redact(text: str, secrets: list[str] | tuple[str, ...] = ()) -> str:
+    """Drop URL query strings (presigned credentials) and the given secrets (the backends') from an error text."""
     text = _URL_QUERY.sub(r"\1?…", text)
-    for secret in (
-        getattr(settings, "BLOB_READ_WRITE_TOKEN", None),
-        getattr(settings, "AWS_SECRET_ACCESS_KEY", None),
-        getattr(settings, "AWS_ACCESS_KEY_ID", None),
-    ):
+    for secret in sorted(secrets, key=len, reverse=True):  # a whole token before the secret part inside it
         if secret and len(secret) >= 4:
             text = text.replace(secret, "[redacted]")
     return text[:500]

@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 
 from django.http import FileResponse, Http404
-from rest_framework import status
-from rest_framework.response import Response
 
 # FileResponse reads 4 KiB at a time by default: one send() per 4 KiB under gunicorn. Bigger blocks
 # cut the calls 64-fold and still keep a download's memory flat.
@@ -23,7 +21,7 @@ def stored_file_response(
     """A FileResponse reading `field_file` chunk by chunk; Http404 when there is no file or it is gone.
 
     Content-Disposition carries `filename` (RFC 6266: `filename*=utf-8''…` for non-ASCII names).
-    StorageUnavailable from the backend propagates so the caller can answer 503.
+    StorageUnavailable from the backend propagates (an API answers it 503 with Retry-After).
     """
     if not field_file or not field_file.name:
         raise Http404("No file is stored here yet.")
@@ -50,13 +48,3 @@ def stored_file_response(
 class StreamedResponseApiMixin:
     def perform_content_negotiation(self, request, force=False):
         return super().perform_content_negotiation(request, force=True)
-
-
-def storage_unavailable_response() -> Response:
-    """503 with a Retry-After when no backend holding the file answers now."""
-    response = Response(
-        {"detail": "The storage holding this file is unavailable; try again shortly."},
-        status=status.HTTP_503_SERVICE_UNAVAILABLE,
-    )
-    response["Retry-After"] = "30"
-    return response

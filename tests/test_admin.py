@@ -8,7 +8,7 @@ ADMIN_MODELS = [
     ("inventory", "inventoryitem"),
     ("documents", "document"),
     ("documents", "documentvector"),
-    ("storage_app", "uploadtracking"),
+    ("uploads", "uploadtracking"),
 ]
 
 
@@ -16,9 +16,7 @@ ADMIN_MODELS = [
 def some_rows(staff_user):
     baker.make("inventory.InventoryItem", owner=staff_user, name="Beaded fan", category="Fans")
     baker.make("documents.Document", owner=staff_user, title="Supplier contract", checksum="")
-    baker.make(
-        "storage_app.UploadTracking", owner=staff_user, kind="image", status="pending", size=1, checksum="0" * 64
-    )
+    baker.make("uploads.UploadTracking", owner=staff_user, kind="image", status="pending", size=1, checksum="0" * 64)
 
 
 @pytest.mark.django_db

@@ -10,3 +10,8 @@ class UploadsConfig(AppConfig):
 
     name = "uploads"
     verbose_name = "Uploads"
+
+    def ready(self) -> None:
+        # Celery's autodiscovery runs when a worker starts; a web process queues the promotion by
+        # name (uploads.services.queue), so the task must be registered in every process.
+        from uploads import tasks  # noqa: F401

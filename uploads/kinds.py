@@ -23,7 +23,7 @@ from typing import Any
 
 from django.db.models import Model
 
-from uploads.models import UploadKind
+from uploads.models import UploadKind, UploadTracking
 
 
 @dataclass(frozen=True)
@@ -42,8 +42,6 @@ class UploadKindSpec:
     def target_model(self) -> type[Model] | None:
         if self.target_field is None:
             return None
-        from uploads.models import UploadTracking
-
         return UploadTracking._meta.get_field(self.target_field).related_model
 
     def target_of(self, upload) -> int | None:

@@ -17,11 +17,11 @@ StoreDeferred names it, instead of the bytes being lost.
 
 A user's files are stored under `users/<user_id>/<upload id>/<filename>`; `user_id` is the id of
 an existing user (the tracking row's owner). A URL given back resolves through the backend
-that issued it (a Vercel Blob URL, a presigned S3 URL, an `s3://bucket/key` URL or a local
-`/media/...` URL) to the file's name, and the name's location record says where the file is now,
-so an old URL keeps working after reconcile moves the file. A URL that no configured backend
-issued, or a malformed one, raises a StorageURLError (a ValueError); passing `user_id` refuses
-another user's file the same way.
+that issued it (each backend reads its own URLs, StorageBackend.name_from_url: a Vercel Blob URL,
+a presigned S3 URL, an `s3://bucket/key` URL or a local `/media/...` URL) to the file's name, and
+the name's location record says where the file is now, so an old URL keeps working after
+reconcile moves the file. A URL that no configured backend issued, or a malformed one, raises a
+StorageURLError (a ValueError); passing `user_id` refuses another user's file the same way.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import mimetypes
 import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import urlsplit
 
 from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
@@ -40,6 +40,7 @@ from django.core.files import File
 from django.core.files.base import ContentFile
 from django.utils.text import get_valid_filename
 
+from storage_app.backends.base import name_from_url
 from storage_app.exceptions import StorageRejected, StorageUnavailable
 from storage_app.fallback import Backend, FallbackStorage, default_fallback_storage
 from uploads import kinds
@@ -52,7 +53,6 @@ CHUNK_SIZE = 256 * 1024
 MAX_FILENAME_LENGTH = 255
 MAX_URL_LENGTH = 8192
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
-_URL_PROBE_NAME = "instantory-url-probe/x"
 _USER_ID = re.compile(r"^[1-9][0-9]{0,17}$")  # at most 18 digits: always a valid bigint
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -246,6 +246,7 @@ def _as_file(file_data: Any, name: str) -> File:
 
 # --- URL resolution --------------------------------------------------------------------------------
 def _resolve(backends: list[Backend], url: Any) -> str:
+    """The name a URL of one of `backends` points at; each backend reads its own URLs (name_from_url)."""
     if not isinstance(url, str):
         raise MalformedURLError(f"a file URL must be a str, not {type(url).__name__}")
     if not url or len(url) > MAX_URL_LENGTH or _CONTROL.search(url):
@@ -254,45 +255,13 @@ def _resolve(backends: list[Backend], url: Any) -> str:
         parts = urlsplit(url)
     except ValueError as exc:
         raise MalformedURLError(f"not a URL: {exc}") from None
-    if parts.scheme == "s3":
-        return _checked_name(_resolve_s3_scheme(backends, parts.netloc, parts.path))
-    if parts.scheme not in {"", "http", "https"}:
-        raise ForeignURLError(f"URLs with the scheme {parts.scheme!r} are not issued by this store")
-    bare = url.split("#", 1)[0].split("?", 1)[0]
-    best: str | None = None
-    for backend in backends:
-        prefix = _url_prefix(backend)
-        if prefix and bare.startswith(prefix) and (best is None or len(prefix) > len(best)):
-            best = prefix
-    if best is None:
+    names = [name for backend in backends if (name := name_from_url(backend.storage, url)) is not None]
+    if not names:
+        if parts.scheme not in {"", "http", "https"}:
+            raise ForeignURLError(f"URLs with the scheme {parts.scheme!r} are not issued by this store")
         raise ForeignURLError("this URL was not issued by any configured storage backend")
-    return _checked_name(unquote(bare[len(best) :]))
-
-
-def _url_prefix(backend: Backend) -> str | None:
-    """What the backend's URLs start with, from the URL of a made-up name (no network: url() is local)."""
-    try:
-        sample = backend.storage.url(_URL_PROBE_NAME)
-    except Exception:
-        return None
-    sample = sample.split("?", 1)[0]
-    quoted = quote(_URL_PROBE_NAME)
-    index = sample.rfind(quoted)
-    return sample[:index] if index > 0 else None
-
-
-def _resolve_s3_scheme(backends: list[Backend], bucket: str, path: str) -> str:
-    for backend in backends:
-        storage = backend.storage
-        if getattr(storage, "bucket_name", None) == bucket and hasattr(storage, "location"):
-            key = unquote(path.lstrip("/"))
-            location = (storage.location or "").strip("/")
-            if location:
-                if not key.startswith(location + "/"):
-                    raise ForeignURLError("this s3:// URL is outside the configured location")
-                key = key[len(location) + 1 :]
-            return key
-    raise ForeignURLError("this s3:// URL names a bucket that is not configured")
+    # Of backends whose URLs nest (one prefix inside another), the longest prefix, so the shortest name, wins.
+    return _checked_name(min(names, key=len))
 
 
 def _checked_name(name: str) -> str:

@@ -4,9 +4,12 @@ The concrete APIs name their selectors, services and serializers (one APIView pe
 services and selectors); these bases hold what they share:
 - another user's row is a 404, never a 403, so its existence is not revealed;
 - lists are filtered by the query string and paginated with StandardPagination;
-- a file the upload pipeline refuses, or a field a model refuses, is a 400 naming the field, and
-  nothing is written;
-- stored files are streamed in constant memory, with a 503 while the storage holding them is down.
+- nothing here answers an error: a file or a field the services refuse, a storage outage, every
+  error these views let through is answered by the site's exception handler
+  (instantory.api.exception_handler); a view only names the field a refused file is reported
+  under (`rejected_field`);
+- stored files are streamed by FileMixin views, together with
+  storage_app.responses.StreamedResponseApiMixin.
 
 The view bases and mixins carry comments, not docstrings: drf-spectacular publishes the first
 docstring it finds among a view's classes as the description of each of its operations.
@@ -14,8 +17,7 @@ docstring it finds among a view's classes as the description of each of its oper
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -28,15 +30,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.pagination import StandardPagination
-from storage_app.exceptions import StorageUnavailable
-from storage_app.responses import StreamedResponseApiMixin, storage_unavailable_response
-from uploads.models import UploadStatus
-from uploads.validation import UploadRejected
-
-
-def field_errors(exc: DjangoValidationError) -> serializers.ValidationError:
-    """A model's or a selector's ValidationError as DRF's: a 400 whose body names each field."""
-    return serializers.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages})
 
 
 def file_url(serializer: serializers.Serializer, row: Model, field: str, route: str) -> str | None:
@@ -46,11 +39,6 @@ def file_url(serializer: serializers.Serializer, row: Model, field: str, route: 
     path = reverse(route, args=[row.pk])
     request = serializer.context.get("request")
     return request.build_absolute_uri(path) if request else path
-
-
-def upload_status_field(help_text: str) -> serializers.ChoiceField:
-    """The status of a row's newest upload (the selectors' `upload_status` annotation); null before any upload."""
-    return serializers.ChoiceField(choices=UploadStatus.choices, read_only=True, allow_null=True, help_text=help_text)
 
 
 def list_parameters(*, search: str, ordering_fields: Sequence[str]) -> list[OpenApiParameter]:
@@ -75,7 +63,7 @@ class BaseApi(APIView):
     select_one: ClassVar[Callable[..., Model | None]]
     lookup_kwarg: ClassVar[str]
     output_serializer_class: ClassVar[type[serializers.Serializer]]
-    # The form field a refused file is reported under.
+    # The form field a refused file (the upload pipeline's UploadRejected) is reported under.
     file_field: ClassVar[str] = "file"
 
     def get_owned(self, object_id: int | None = None) -> Model:
@@ -89,21 +77,14 @@ class BaseApi(APIView):
     def output(self, row: Model, *, status_code: int = status.HTTP_200_OK) -> Response:
         return Response(self.output_serializer_class(row, context={"request": self.request}).data, status=status_code)
 
-    def rejected_field(self, exc: UploadRejected) -> str:
+    # The field the exception handler reports a refused file under (`exc` is an UploadRejected, a
+    # Django ValidationError with a `code`).
+    def rejected_field(self, exc: DjangoValidationError) -> str:
         return self.file_field
 
-    @contextmanager
-    def refusals_as_400(self) -> Iterator[None]:
-        """Around a write service: a refused file or field becomes a 400 (the service's transaction rolled back)."""
-        try:
-            yield
-        except UploadRejected as exc:
-            raise serializers.ValidationError({self.rejected_field(exc): [exc.message], "code": exc.code}) from None
-        except DjangoValidationError as exc:
-            raise field_errors(exc) from None
 
-
-# GET: a page of `list_rows(request)`; a Django ValidationError from it (InvalidFilters) is a 400.
+# GET: a page of `list_rows(request)`; a Django ValidationError from it (InvalidFilters) is raised
+# for the exception handler, a 400 naming the fields.
 class ListMixin:
     pagination_class = StandardPagination
 
@@ -111,10 +92,7 @@ class ListMixin:
         raise NotImplementedError
 
     def get(self, request, *args, **kwargs):
-        try:
-            rows = self.list_rows(request)
-        except DjangoValidationError as exc:
-            raise field_errors(exc) from None
+        rows = self.list_rows(request)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(rows, request, view=self)
         data = self.output_serializer_class(page, many=True, context={"request": request}).data
@@ -122,7 +100,8 @@ class ListMixin:
 
 
 # POST: `input_serializer_class` checks the body, `create(data)` calls the app's service for the user.
-# The answer is the new row read back through the selector, so it shows what a later GET shows.
+# The answer is the new row read back through the selector, so it shows what a later GET shows. A
+# refusal from the service (its transaction rolled back) is raised for the exception handler.
 class CreateMixin:
     input_serializer_class: ClassVar[type[serializers.Serializer]]
     created_status: ClassVar[int] = status.HTTP_201_CREATED
@@ -133,8 +112,7 @@ class CreateMixin:
     def post(self, request, *args, **kwargs):
         payload = self.input_serializer_class(data=request.data)
         payload.is_valid(raise_exception=True)
-        with self.refusals_as_400():
-            row = self.create(dict(payload.validated_data))
+        row = self.create(dict(payload.validated_data))
         return self.output(self.get_owned(row.pk), status_code=self.created_status)
 
 
@@ -153,14 +131,12 @@ class DestroyMixin:
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-# GET streams `file_response(row)`; 404 when no file is stored, 503 when its storage is down.
-class FileMixin(StreamedResponseApiMixin):
+# GET streams `file_response(row)`; 404 when no file is stored. The storage's errors (503 while it is
+# down) are the exception handler's. Put storage_app.responses.StreamedResponseApiMixin before it, so
+# a client asking for the file's type gets the file, not a 406.
+class FileMixin:
     def file_response(self, row: Model) -> FileResponse:
         raise NotImplementedError
 
     def get(self, request, *args, **kwargs):
-        row = self.get_owned()
-        try:
-            return self.file_response(row)
-        except StorageUnavailable:
-            return storage_unavailable_response()
+        return self.file_response(self.get_owned())

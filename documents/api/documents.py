@@ -12,10 +12,12 @@ from rest_framework.exceptions import APIException
 from rest_framework.parsers import FormParser, MultiPartParser
 
 from core.api import owned
+from core.api.schema import RETRY_AFTER, UPLOAD_REFUSALS, unavailable
 from documents.models import FILE_FACTS, Document, ProcessingStatus
 from documents.selectors.documents import ORDERING_FIELDS, document_get, document_list
 from documents.services.documents import document_create, document_delete
-from storage_app.responses import stored_file_response
+from storage_app.responses import StreamedResponseApiMixin, stored_file_response
+from uploads.api.fields import upload_status_field
 
 MAX_TAGS = 30
 
@@ -30,7 +32,7 @@ LIST_PARAMETERS = [
 class DocumentOutputSerializer(serializers.ModelSerializer):
     filename = serializers.SerializerMethodField(help_text="The name the file was uploaded with.")
     download_url = serializers.SerializerMethodField(help_text="Streams the file (owner only); null until stored.")
-    upload_status = owned.upload_status_field("Status of the newest upload.")
+    upload_status = upload_status_field("Status of the newest upload.")
 
     class Meta:
         model = Document
@@ -89,7 +91,9 @@ class DocumentApi(owned.BaseApi):
 
 @extend_schema_view(
     get=extend_schema(parameters=LIST_PARAMETERS, responses=DocumentOutputSerializer(many=True)),
-    post=extend_schema(request=DocumentCreateInputSerializer, responses={201: DocumentOutputSerializer}),
+    post=extend_schema(
+        request=DocumentCreateInputSerializer, responses={201: DocumentOutputSerializer, **UPLOAD_REFUSALS}
+    ),
 )
 class DocumentListCreateApi(owned.ListMixin, owned.CreateMixin, DocumentApi):
     parser_classes = [MultiPartParser, FormParser]
@@ -111,15 +115,16 @@ class DocumentDetailApi(owned.RetrieveMixin, owned.DestroyMixin, DocumentApi):
 @extend_schema_view(
     get=extend_schema(
         operation_id="documents_download",
+        parameters=[RETRY_AFTER],
         responses={
             (200, "application/octet-stream"): OpenApiTypes.BINARY,
             404: OpenApiResponse(description="No such document of yours, or its stored file is missing."),
             409: OpenApiResponse(description="The file is not in permanent storage yet."),
-            503: OpenApiResponse(description="The storage holding the file is unavailable."),
+            503: unavailable("The storage holding the file"),
         },
     )
 )
-class DocumentDownloadApi(owned.FileMixin, DocumentApi):
+class DocumentDownloadApi(StreamedResponseApiMixin, owned.FileMixin, DocumentApi):
     def file_response(self, document: Document) -> FileResponse:
         if not document.file.name:
             status_text = document.upload_status or "none"

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from documents.embedders import EmbedderError
+from core.api.schema import RETRY_AFTER, unavailable
 from documents.selectors.search import K_MAX, MODES, QUERY_MAX_LENGTH, document_search
-
-RETRY_AFTER_SECONDS = "30"
 
 
 @extend_schema_serializer(component_name="DocumentSearchHit")
@@ -53,29 +51,21 @@ class DocumentSearchApi(APIView):
 
     @extend_schema(
         operation_id="documents_search",
-        parameters=[InputSerializer],
+        parameters=[InputSerializer, RETRY_AFTER],
         responses={
             200: OutputSerializer,
             400: OpenApiResponse(description="A missing or invalid `q`, `k` or `mode`, named per field."),
-            503: OpenApiResponse(description="The embedding service is unavailable; retry later."),
+            503: unavailable("The embedding service"),
         },
     )
     def get(self, request):
         payload = self.InputSerializer(data=request.query_params)
         payload.is_valid(raise_exception=True)
-        query = payload.validated_data["q"]
-        try:
-            results = document_search(
-                owner=request.user,
-                query=query,
-                k=payload.validated_data["k"],
-                mode=payload.validated_data.get("mode"),
-            )
-        except EmbedderError as exc:
-            response = Response(
-                {"detail": f"Search is unavailable: the query could not be embedded ({exc})."},
-                status=status.HTTP_503_SERVICE_UNAVAILABLE,
-            )
-            response["Retry-After"] = RETRY_AFTER_SECONDS
-            return response
+        # An EmbedderError (the query cannot be embedded now) is the exception handler's: a 503.
+        results = document_search(
+            owner=request.user,
+            query=payload.validated_data["q"],
+            k=payload.validated_data["k"],
+            mode=payload.validated_data.get("mode"),
+        )
         return Response(self.OutputSerializer(results, context={"request": request}).data)

@@ -9,10 +9,12 @@ from rest_framework import serializers
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 
 from core.api import owned
+from core.api.schema import UPLOAD_REFUSALS
 from inventory.filters import ORDERING_FIELDS
 from inventory.models import EDITABLE_FIELDS, InventoryItem
 from inventory.selectors import inventory_item_get, inventory_item_list
 from inventory.services import inventory_item_create, inventory_item_delete, inventory_item_update
+from uploads.api.fields import upload_status_field
 
 MAX_TAGS = 30
 
@@ -25,7 +27,7 @@ LIST_PARAMETERS = owned.list_parameters(
 class InventoryItemOutputSerializer(serializers.ModelSerializer):
     image_url = serializers.SerializerMethodField(help_text="Streams the photo (owner only); null until stored.")
     thumbnail_url = serializers.SerializerMethodField(help_text="Streams the ~300x300 JPEG thumbnail.")
-    upload_status = owned.upload_status_field("Status of the newest photo upload.")
+    upload_status = upload_status_field("Status of the newest photo upload.")
 
     class Meta:
         model = InventoryItem
@@ -79,7 +81,9 @@ class InventoryItemApi(owned.BaseApi):
 
 @extend_schema_view(
     get=extend_schema(parameters=LIST_PARAMETERS, responses=InventoryItemOutputSerializer(many=True)),
-    post=extend_schema(request=InventoryItemInputSerializer, responses={201: InventoryItemOutputSerializer}),
+    post=extend_schema(
+        request=InventoryItemInputSerializer, responses={201: InventoryItemOutputSerializer, **UPLOAD_REFUSALS}
+    ),
 )
 class InventoryItemListCreateApi(owned.ListMixin, owned.CreateMixin, InventoryItemApi):
     parser_classes = [JSONParser, MultiPartParser, FormParser]
@@ -99,15 +103,17 @@ class InventoryItemListCreateApi(owned.ListMixin, owned.CreateMixin, InventoryIt
 class InventoryItemDetailApi(owned.RetrieveMixin, owned.DestroyMixin, InventoryItemApi):
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
-    @extend_schema(request=InventoryItemInputSerializer(partial=True), responses=InventoryItemOutputSerializer)
+    @extend_schema(
+        request=InventoryItemInputSerializer(partial=True),
+        responses={200: InventoryItemOutputSerializer, **UPLOAD_REFUSALS},
+    )
     def patch(self, request, item_id: int):
         item = self.get_owned()
         payload = InventoryItemInputSerializer(data=request.data, partial=True)
         payload.is_valid(raise_exception=True)
         fields = dict(payload.validated_data)
         image = fields.pop("image", None)
-        with self.refusals_as_400():
-            inventory_item_update(item=item, image=image, **fields)
+        inventory_item_update(item=item, image=image, **fields)
         return self.output(self.get_owned())
 
     def destroy(self, item: InventoryItem) -> None:

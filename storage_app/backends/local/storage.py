@@ -4,9 +4,13 @@ What it adds to FileSystemStorage:
 - hostile names (`..` anywhere, NUL, control characters, absolute names, segments over 255 bytes)
   are refused with SuspiciousFileOperation before the disk is touched;
 - `listdir()` of a folder that does not exist is empty, as on the object stores, not an error;
-- disk failures become storage_app.exceptions with `backend="local"`: a full, read-only or failing
+- disk failures become storage_app.exceptions with `backend` its alias: a full, read-only or failing
   disk is StorageServiceError (the fallback layer may use another backend), a permission problem
-  StorageAccessDenied. A missing file stays the builtin FileNotFoundError.
+  StorageAccessDenied. A missing file stays the builtin FileNotFoundError;
+- it is a StorageBackend (storage_app.backends.base): FileSystemStorage's options (location,
+  base_url, file_permissions_mode, directory_permissions_mode, allow_overwrite) plus `alias`, with
+  `location` defaulting to LOCAL_STORAGE_ROOT (MEDIA_ROOT when that is unset), and an unknown
+  option refused.
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import FileSystemStorage
 from django.utils._os import safe_join
 from django.utils.deconstruct import deconstructible
+from storages.utils import setting
 
+from storage_app.backends.base import StorageBackend
 from storage_app.backends.names import check_save_arguments, clean_name
 from storage_app.exceptions import StorageAccessDenied, StorageFileExists, StorageServiceError
 
@@ -40,22 +46,35 @@ def _translated(method: Callable[..., T]) -> Callable[..., T]:
         except (FileNotFoundError, SuspiciousFileOperation, ValueError):
             raise
         except FileExistsError as exc:
-            raise StorageFileExists(f"local storage: {exc}", backend="local") from exc
+            raise StorageFileExists(f"local storage: {exc}", backend=self.alias) from exc
         except PermissionError as exc:
-            raise StorageAccessDenied(f"local storage: permission denied ({exc.strerror})", backend="local") from exc
+            raise StorageAccessDenied(f"local storage: permission denied ({exc.strerror})", backend=self.alias) from exc
         except OSError as exc:
             if exc.errno == errno.ENAMETOOLONG:
                 raise SuspiciousFileOperation(f"File name is too long for the local disk: {exc.strerror}") from exc
             if exc.errno in _UNAVAILABLE_ERRNOS:
-                raise StorageServiceError(f"local storage: the disk failed ({exc.strerror})", backend="local") from exc
+                raise StorageServiceError(
+                    f"local storage: the disk failed ({exc.strerror})", backend=self.alias
+                ) from exc
             raise
 
     return wrapper
 
 
 @deconstructible(path="storage_app.backends.local.storage.LocalStorage")
-class LocalStorage(FileSystemStorage):
-    backend_name = "local"
+class LocalStorage(StorageBackend, FileSystemStorage):
+    default_alias = "local"
+
+    def get_default_settings(self) -> dict[str, Any]:
+        # None means what FileSystemStorage makes of it: MEDIA_ROOT, MEDIA_URL, FILE_UPLOAD_*_PERMISSIONS.
+        return {
+            **super().get_default_settings(),
+            "location": setting("LOCAL_STORAGE_ROOT"),
+            "base_url": None,
+            "file_permissions_mode": None,
+            "directory_permissions_mode": None,
+            "allow_overwrite": False,
+        }
 
     def _clean(self, name: str) -> str:
         return clean_name(name, max_length=MAX_NAME_LENGTH, max_segment_bytes=MAX_SEGMENT_BYTES)

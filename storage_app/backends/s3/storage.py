@@ -21,6 +21,7 @@ import io
 import tempfile
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import unquote, urlsplit
 
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
@@ -47,6 +48,7 @@ from storages.backends.s3 import S3Storage as DjangoStoragesS3Storage
 from storages.utils import clean_name as storages_clean_name
 from urllib3.exceptions import HTTPError as Urllib3HTTPError
 
+from storage_app.backends.base import StorageBackend
 from storage_app.backends.names import check_save_arguments
 from storage_app.backends.names import clean_name as checked_name
 from storage_app.exceptions import (
@@ -148,7 +150,7 @@ def _translated(method: Callable[..., T]) -> Callable[..., T]:
         try:
             return method(self, *args, **kwargs)
         except Exception as exc:
-            translated = translate_error(exc, self.backend_alias)
+            translated = translate_error(exc, self.alias)
             if translated is exc:
                 raise
             raise translated from exc
@@ -177,8 +179,15 @@ def transfer_config() -> TransferConfig:
 
 
 @deconstructible
-class S3Storage(DjangoStoragesS3Storage):
-    """django-storages' S3Storage with fail-fast timeouts, error families, no overwrite and streamed reads."""
+class S3Storage(StorageBackend, DjangoStoragesS3Storage):
+    """django-storages' S3Storage with fail-fast timeouts, error families, no overwrite and streamed reads.
+
+    Its options are django-storages' (bucket_name, location, endpoint_url, querystring_expire, ...,
+    each defaulting to its AWS_* setting) plus `alias` (storage_app.backends.base).
+    """
+
+    default_alias = "s3"
+    extra_options = frozenset({"cloudfront_signer"})  # django-storages takes it without a default
 
     def get_default_settings(self) -> dict[str, Any]:
         defaults = super().get_default_settings()
@@ -188,14 +197,35 @@ class S3Storage(DjangoStoragesS3Storage):
                 "client_config": client_config(),
                 "transfer_config": transfer_config(),
                 "region_name": settings.AWS_S3_REGION_NAME,
-                "backend_alias": "s3",
             }
         )
         return defaults
 
-    def is_configured(self) -> bool:
-        """Whether a bucket is set; no network call. Credentials may come from boto3's own chain."""
-        return bool(self.bucket_name)
+    @property
+    def not_configured_reason(self) -> str:
+        """A bucket is needed; no network call. Credentials may come from boto3's own chain."""
+        return "" if self.bucket_name else "no AWS_STORAGE_BUCKET_NAME"
+
+    def secrets(self) -> list[str]:
+        return [value for value in (self.access_key, self.secret_key, self.security_token) if value]
+
+    def name_from_url(self, url: str) -> str | None:
+        """Also reads the seed's `s3://<bucket>/<key>` URLs of this bucket (and location)."""
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            return None
+        if parts.scheme != "s3":
+            return super().name_from_url(url)
+        if not self.bucket_name or parts.netloc != self.bucket_name:
+            return None
+        key = unquote(parts.path.lstrip("/"))
+        location = (self.location or "").strip("/")
+        if location:
+            if not key.startswith(location + "/"):
+                return None
+            key = key[len(location) + 1 :]
+        return key
 
     def describe(self) -> dict[str, Any]:
         """Where this backend points, for health output: no keys, no secrets."""
@@ -304,7 +334,7 @@ class S3ObjectStream(io.RawIOBase):
         try:
             return self._storage.connection.meta.client.get_object(**params)
         except Exception as exc:
-            translated = translate_error(exc, self._storage.backend_alias)
+            translated = translate_error(exc, self._storage.alias)
             if translated is exc:
                 raise
             raise translated from exc
@@ -321,10 +351,10 @@ class S3ObjectStream(io.RawIOBase):
         try:
             data = self._body.read(len(buffer))
         except Exception as exc:
-            translated = translate_error(exc, self._storage.backend_alias)
+            translated = translate_error(exc, self._storage.alias)
             if translated is exc:
                 raise StorageConnectionError(
-                    f"S3 body read failed: {type(exc).__name__}", backend=self._storage.backend_alias
+                    f"S3 body read failed: {type(exc).__name__}", backend=self._storage.alias
                 ) from exc
             raise translated from exc
         count = len(data)

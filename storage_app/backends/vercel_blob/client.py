@@ -99,7 +99,9 @@ class VercelBlobClient:
         read_timeout: float,
         retry: RetryPolicy,
         pool_size: int,
+        alias: str,
     ) -> None:
+        self.alias = alias  # the storage's STORAGES alias: the `backend` of every error raised here
         self._token = token
         self.api_url = api_url.rstrip("/")
         self.access = access
@@ -167,10 +169,10 @@ class VercelBlobClient:
                     allow_redirects=False,
                 )
             except requests.RequestException as exc:
-                raise error_from_exception(exc, operation=operation, pathname=pathname) from exc
+                raise error_from_exception(exc, operation=operation, pathname=pathname, backend=self.alias) from exc
             if response.status_code >= 400:
                 try:
-                    raise error_from_response(response, operation=operation, pathname=pathname)
+                    raise error_from_response(response, operation=operation, pathname=pathname, backend=self.alias)
                 finally:
                     response.close()
             return response
@@ -199,11 +201,11 @@ class VercelBlobClient:
             payload = response.json()
         except (ValueError, requests.RequestException) as exc:
             raise StorageServiceError(
-                f"Vercel Blob {operation} {pathname!r}: the reply is not JSON", backend="vercel"
+                f"Vercel Blob {operation} {pathname!r}: the reply is not JSON", backend=self.alias
             ) from exc
         if not isinstance(payload, dict):
             raise StorageServiceError(
-                f"Vercel Blob {operation} {pathname!r}: the reply is not an object", backend="vercel"
+                f"Vercel Blob {operation} {pathname!r}: the reply is not an object", backend=self.alias
             )
         return payload
 
@@ -288,7 +290,7 @@ class VercelBlobClient:
         )
         upload_id, key = created.get("uploadId"), created.get("key")
         if not isinstance(upload_id, str) or not isinstance(key, str) or not upload_id or not key:
-            raise StorageServiceError(f"Vercel Blob multipart create {pathname!r}: no uploadId/key", backend="vercel")
+            raise StorageServiceError(f"Vercel Blob multipart create {pathname!r}: no uploadId/key", backend=self.alias)
         ids = {"x-mpu-upload-id": upload_id, "x-mpu-key": quote(key, safe="~()*!.'-")}
         part_size = max(part_size, -(-size // MAX_PARTS))
 
@@ -306,7 +308,7 @@ class VercelBlobClient:
             etag = reply.get("etag")
             if not isinstance(etag, str) or not etag:
                 raise StorageServiceError(
-                    f"Vercel Blob multipart part {number} {pathname!r}: no etag", backend="vercel"
+                    f"Vercel Blob multipart part {number} {pathname!r}: no etag", backend=self.alias
                 )
             return number, etag
 

@@ -31,7 +31,6 @@ from storage_app.exceptions import (
     StorageUnavailable,
 )
 
-BACKEND = "vercel"
 _SERVICE_CODES = {"service_unavailable", "internal_server_error"}
 
 
@@ -69,8 +68,8 @@ def _error_body(response: requests.Response) -> tuple[str, str]:
     return code, message
 
 
-def error_from_response(response: requests.Response, *, operation: str, pathname: str) -> BaseException:
-    """The exception for a non-2xx reply to `operation` on `pathname`."""
+def error_from_response(response: requests.Response, *, operation: str, pathname: str, backend: str) -> BaseException:
+    """The exception for a non-2xx reply to `operation` on `pathname`, raised by the backend aliased `backend`."""
     status = response.status_code
     code, message = _error_body(response)
     if "the file length cannot be greater than" in message:
@@ -83,34 +82,34 @@ def error_from_response(response: requests.Response, *, operation: str, pathname
         return missing(pathname)
     if code == "rate_limited" or status == 429:
         retry_after = parse_retry_after(response.headers.get("retry-after"))
-        error = StorageRateLimited(f"{what} was rate limited: {detail}", backend=BACKEND, retry_after=retry_after)
+        error = StorageRateLimited(f"{what} was rate limited: {detail}", backend=backend, retry_after=retry_after)
     elif code in ("store_suspended", "store_not_found"):
-        error = StorageSuspended(f"{what}: the store is unusable: {detail}", backend=BACKEND)
+        error = StorageSuspended(f"{what}: the store is unusable: {detail}", backend=backend)
     elif status >= 500 or code in _SERVICE_CODES:
-        error = StorageServiceError(f"{what} failed on the service side: {detail}", backend=BACKEND)
+        error = StorageServiceError(f"{what} failed on the service side: {detail}", backend=backend)
     elif code == "forbidden" or status in (401, 403):
-        error = StorageAccessDenied(f"{what} was refused: {detail}", backend=BACKEND)
+        error = StorageAccessDenied(f"{what} was refused: {detail}", backend=backend)
     elif code == "precondition_failed" or status == 412:
-        error = StoragePreconditionFailed(f"{what}: the blob changed (ETag mismatch): {detail}", backend=BACKEND)
+        error = StoragePreconditionFailed(f"{what}: the blob changed (ETag mismatch): {detail}", backend=backend)
     elif code == "file_too_large" or status == 413:
-        error = StorageFileTooLarge(f"{what} is too large: {detail}", backend=BACKEND)
+        error = StorageFileTooLarge(f"{what} is too large: {detail}", backend=backend)
     elif "already exists" in message:
-        error = StorageFileExists(f"{what}: the name is taken: {detail}", backend=BACKEND)
+        error = StorageFileExists(f"{what}: the name is taken: {detail}", backend=backend)
     else:
-        error = StorageRejected(f"{what} was rejected: {detail}", backend=BACKEND)
+        error = StorageRejected(f"{what} was rejected: {detail}", backend=backend)
     error.status = status  # type: ignore[attr-defined]
     error.code = code  # type: ignore[attr-defined]
     return error
 
 
-def error_from_exception(exc: BaseException, *, operation: str, pathname: str) -> BaseException:
-    """The exception for a failure below HTTP: refused, reset, timed out, cut mid-body."""
+def error_from_exception(exc: BaseException, *, operation: str, pathname: str, backend: str) -> BaseException:
+    """The exception for a failure below HTTP (refused, reset, timed out, cut mid-body) of the backend `backend`."""
     if isinstance(exc, StorageError | FileNotFoundError):
         return exc
     what = f"Vercel Blob {operation} {pathname!r}" if pathname else f"Vercel Blob {operation}"
     name = type(exc).__name__
     if isinstance(exc, requests.exceptions.Timeout | urllib3.exceptions.TimeoutError | TimeoutError):
-        return StorageTimeout(f"{what} timed out ({name})", backend=BACKEND)
+        return StorageTimeout(f"{what} timed out ({name})", backend=backend)
     if isinstance(
         exc,
         requests.exceptions.ConnectionError
@@ -120,7 +119,7 @@ def error_from_exception(exc: BaseException, *, operation: str, pathname: str) -
         | ConnectionError
         | OSError,
     ):
-        return StorageConnectionError(f"{what} lost its connection ({name}: {_short(exc)})", backend=BACKEND)
+        return StorageConnectionError(f"{what} lost its connection ({name}: {_short(exc)})", backend=backend)
     return exc
 
 

@@ -140,9 +140,11 @@ class BlobReader(io.RawIOBase):
         response: requests.Response,
         open_at: Callable[[int], requests.Response],
         retries: int,
+        alias: str,
     ) -> None:
         super().__init__()
         self.name = name
+        self.alias = alias  # the storage's STORAGES alias: the `backend` of the errors raised here
         self._size = size
         self._etag = etag
         self._response: requests.Response | None = response
@@ -209,10 +211,10 @@ class BlobReader(io.RawIOBase):
                     raise StorageConnectionError(
                         f"Vercel Blob read {self.name!r}: the connection closed at byte "
                         f"{self._position} of {self._size}",
-                        backend="vercel",
+                        backend=self.alias,
                     )
             except (requests.RequestException, urllib3.exceptions.HTTPError, OSError, StorageUnavailable) as exc:
-                error = error_from_exception(exc, operation="read", pathname=self.name)
+                error = error_from_exception(exc, operation="read", pathname=self.name, backend=self.alias)
                 self._drop()
                 # One budget for the whole file: a connection that keeps dropping is not read forever.
                 self._failures += 1
@@ -229,13 +231,13 @@ class BlobReader(io.RawIOBase):
         if self._position and response.status_code != 206:
             response.close()
             raise StorageServiceError(
-                f"Vercel Blob read {self.name!r}: the range request was not honoured", backend="vercel"
+                f"Vercel Blob read {self.name!r}: the range request was not honoured", backend=self.alias
             )
         etag = response.headers.get("ETag")
         if self._etag and etag and etag != self._etag:
             response.close()
             raise StoragePreconditionFailed(
-                f"Vercel Blob read {self.name!r}: the blob was replaced while it was being read", backend="vercel"
+                f"Vercel Blob read {self.name!r}: the blob was replaced while it was being read", backend=self.alias
             )
         self._response = response
         self._response_position = self._position

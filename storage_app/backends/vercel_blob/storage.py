@@ -1,9 +1,10 @@
 """VercelBlobStorage: a Django Storage for Vercel Blob, the primary store of Instantory.
 
-Configured from settings (instantory/settings.py, "Vercel Blob" block); every keyword argument
-overrides its setting, so `STORAGES[alias]["OPTIONS"]` works and the class is deconstructible.
-Without a token the storage can be built but not used: `VercelBlobStorage.is_configured()` says
-whether settings carry one, so the fallback layer can leave it out.
+A StorageBackend (storage_app.backends.base): its options default to the settings of the "Vercel
+Blob" block of instantory/settings.py (`get_default_settings()`), every keyword argument, i.e.
+`STORAGES[alias]["OPTIONS"]`, overrides its setting, an unknown one is refused, and the class is
+deconstructible. Without a token the storage can be built but not used: `is_configured()` is False
+(`not_configured_reason` says so), and the fallback layer leaves it out.
 
 Behaviour (docs/vercel-blob.md has the long form):
 - names are checked before any request (`..`, NUL, control characters, absolute, > 950 units);
@@ -32,7 +33,9 @@ from django.core.exceptions import ImproperlyConfigured, SuspiciousFileOperation
 from django.core.files.storage import Storage
 from django.utils import timezone
 from django.utils.deconstruct import deconstructible
+from storages.utils import setting
 
+from storage_app.backends.base import StorageBackend
 from storage_app.backends.names import check_save_arguments, clean_name
 from storage_app.backends.vercel_blob import signing as vercel_blob_signing
 from storage_app.backends.vercel_blob.client import RetryPolicy, VercelBlobClient, WriteOptions
@@ -48,36 +51,6 @@ MAX_NAME_ATTEMPTS = 20
 _TOKEN = re.compile(r"^vercel_blob_rw_([A-Za-z0-9-]+)_(\S+)$")
 _CONTENT_TYPE = re.compile(r"^[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+(\s*;\s*[ -~]*)?$")
 
-# option -> the setting it defaults to
-_SETTINGS = {
-    "token": "BLOB_READ_WRITE_TOKEN",
-    "api_url": "VERCEL_BLOB_API_URL",
-    "url_base": "VERCEL_BLOB_URL_BASE",
-    "access": "VERCEL_BLOB_ACCESS",
-    "multipart_threshold": "VERCEL_BLOB_MULTIPART_THRESHOLD",
-    "part_size": "VERCEL_BLOB_PART_SIZE",
-    "max_parts_in_flight": "VERCEL_BLOB_MAX_PARTS_IN_FLIGHT",
-    "connect_timeout": "VERCEL_BLOB_CONNECT_TIMEOUT",
-    "read_timeout": "VERCEL_BLOB_READ_TIMEOUT",
-    "retries": "VERCEL_BLOB_RETRIES",
-    "retry_base_delay": "VERCEL_BLOB_RETRY_BASE_DELAY",
-    "retry_max_delay": "VERCEL_BLOB_RETRY_MAX_DELAY",
-    "signed_url_ttl": "VERCEL_BLOB_SIGNED_URL_TTL",
-}
-_DEFAULTS: dict[str, Any] = {
-    "api_url": "https://vercel.com/api/blob",
-    "access": "public",
-    "multipart_threshold": 8 * 1024**2,
-    "part_size": 8 * 1024**2,
-    "max_parts_in_flight": 4,
-    "connect_timeout": 3.0,
-    "read_timeout": 30.0,
-    "retries": 3,
-    "retry_base_delay": 0.5,
-    "retry_max_delay": 8.0,
-    "signed_url_ttl": 3600,
-}
-
 
 def store_id_from_token(token: str) -> str:
     match = _TOKEN.match(token)
@@ -90,33 +63,32 @@ def store_id_from_token(token: str) -> str:
 
 
 @deconstructible(path="storage_app.backends.vercel_blob.storage.VercelBlobStorage")
-class VercelBlobStorage(Storage):
-    backend_name = "vercel"
+class VercelBlobStorage(StorageBackend, Storage):
+    default_alias = "vercel"
     list_page_size = 1000  # the service's maximum; tests lower it to exercise paging
 
-    def __init__(
-        self,
-        *,
-        token: str | None = None,
-        api_url: str | None = None,
-        url_base: str | None = None,
-        access: str | None = None,
-        multipart_threshold: int | None = None,
-        part_size: int | None = None,
-        max_parts_in_flight: int | None = None,
-        connect_timeout: float | None = None,
-        read_timeout: float | None = None,
-        retries: int | None = None,
-        retry_base_delay: float | None = None,
-        retry_max_delay: float | None = None,
-        signed_url_ttl: int | None = None,
-        allow_overwrite: bool = False,
-        add_random_suffix: bool = False,
-        cache_control_max_age: int | None = None,
-        alias: str = "vercel",
-    ) -> None:
-        given = {key: value for key, value in locals().items() if key in _SETTINGS and value is not None}
-        options = {key: given.get(key, getattr(settings, name, _DEFAULTS.get(key))) for key, name in _SETTINGS.items()}
+    def get_default_settings(self) -> dict[str, Any]:
+        return {
+            **super().get_default_settings(),
+            "token": setting("BLOB_READ_WRITE_TOKEN"),
+            "api_url": setting("VERCEL_BLOB_API_URL", "https://vercel.com/api/blob"),
+            "url_base": setting("VERCEL_BLOB_URL_BASE"),  # None: https://<storeId>.<access>.blob.vercel-storage.com
+            "access": setting("VERCEL_BLOB_ACCESS", "public"),
+            "multipart_threshold": setting("VERCEL_BLOB_MULTIPART_THRESHOLD", 8 * 1024**2),
+            "part_size": setting("VERCEL_BLOB_PART_SIZE", 8 * 1024**2),
+            "max_parts_in_flight": setting("VERCEL_BLOB_MAX_PARTS_IN_FLIGHT", 4),
+            "connect_timeout": setting("VERCEL_BLOB_CONNECT_TIMEOUT", 3.0),
+            "read_timeout": setting("VERCEL_BLOB_READ_TIMEOUT", 30.0),
+            "retries": setting("VERCEL_BLOB_RETRIES", 3),
+            "retry_base_delay": setting("VERCEL_BLOB_RETRY_BASE_DELAY", 0.5),
+            "retry_max_delay": setting("VERCEL_BLOB_RETRY_MAX_DELAY", 8.0),
+            "signed_url_ttl": setting("VERCEL_BLOB_SIGNED_URL_TTL", 3600),
+            "allow_overwrite": False,
+            "add_random_suffix": False,
+            "cache_control_max_age": None,
+        }
+
+    def configure(self, options: dict[str, Any]) -> None:
         self.token: str | None = (options["token"] or "").strip() or None
         self.store_id = store_id_from_token(self.token) if self.token else None
         self.access: str = options["access"]
@@ -145,14 +117,15 @@ class VercelBlobStorage(Storage):
         self.connect_timeout = float(options["connect_timeout"])
         self.read_timeout = float(options["read_timeout"])
         self.signed_url_ttl = int(options["signed_url_ttl"])
+        allow_overwrite, add_random_suffix = options["allow_overwrite"], options["add_random_suffix"]
         if allow_overwrite and add_random_suffix:
             raise ImproperlyConfigured("allow_overwrite and add_random_suffix cannot both be set")
         self.allow_overwrite = bool(allow_overwrite)
         self.add_random_suffix = bool(add_random_suffix)
+        cache_control_max_age = options["cache_control_max_age"]
         if cache_control_max_age is not None and cache_control_max_age < 60:
             raise ImproperlyConfigured("cache_control_max_age must be at least 60 seconds (the service's minimum)")
         self.cache_control_max_age = cache_control_max_age
-        self.alias = alias
         self._client: VercelBlobClient | None = None
 
     def __repr__(self) -> str:  # never shows the token
@@ -160,15 +133,14 @@ class VercelBlobStorage(Storage):
 
     # --- configuration ----------------------------------------------------------------------
 
-    @classmethod
-    def is_configured(cls) -> bool:
-        """Whether settings hold a usable read-write token (the fallback layer leaves the store out otherwise)."""
-        token = (getattr(settings, "BLOB_READ_WRITE_TOKEN", None) or "").strip()
-        return bool(_TOKEN.match(token))
-
     @property
-    def configured(self) -> bool:
-        return self.token is not None
+    def not_configured_reason(self) -> str:
+        return "" if self.token else "no BLOB_READ_WRITE_TOKEN"
+
+    def secrets(self) -> list[str]:
+        if not self.token:
+            return []
+        return [self.token, self.token.rsplit("_", 1)[-1]]
 
     @property
     def client(self) -> VercelBlobClient:
@@ -183,6 +155,7 @@ class VercelBlobStorage(Storage):
                 read_timeout=self.read_timeout,
                 retry=self.retry,
                 pool_size=self.max_parts_in_flight + 4,
+                alias=self.alias,
             )
         return self._client
 
@@ -248,6 +221,7 @@ class VercelBlobStorage(Storage):
             response=response,
             open_at=lambda start: client.open_content(url, pathname=pathname, start=start),
             retries=self.retry.retries,
+            alias=self.alias,
         )
         return VercelBlobFile(
             reader, name=pathname, size=size, content_type=response.headers.get("Content-Type"), etag=reader._etag
@@ -280,7 +254,7 @@ class VercelBlobStorage(Storage):
                 stored = result.get("pathname")
                 if not isinstance(stored, str) or not stored:
                     raise StorageServiceError(
-                        f"Vercel Blob put {pathname!r}: the reply has no pathname", backend="vercel"
+                        f"Vercel Blob put {pathname!r}: the reply has no pathname", backend=self.alias
                     )
                 return stored
         raise AssertionError("unreachable")  # pragma: no cover
@@ -300,7 +274,7 @@ class VercelBlobStorage(Storage):
     def size(self, name: str) -> int:
         size = self.blob_info(name).get("size")
         if not isinstance(size, int):
-            raise StorageServiceError(f"Vercel Blob head {name!r}: the reply has no size", backend="vercel")
+            raise StorageServiceError(f"Vercel Blob head {name!r}: the reply has no size", backend=self.alias)
         return size
 
     def url(self, name: str) -> str:
@@ -330,7 +304,7 @@ class VercelBlobStorage(Storage):
             cursor = page.get("cursor")
             if not isinstance(cursor, str) or not cursor or cursor in seen_cursors:
                 raise StorageServiceError(
-                    f"Vercel Blob list {prefix!r}: the service's paging does not advance", backend="vercel"
+                    f"Vercel Blob list {prefix!r}: the service's paging does not advance", backend=self.alias
                 )
             seen_cursors.add(cursor)
 
@@ -364,7 +338,7 @@ class VercelBlobStorage(Storage):
             moment = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
         except ValueError:
             raise StorageServiceError(
-                f"Vercel Blob head {name!r}: uploadedAt {raw!r} is not a date", backend="vercel"
+                f"Vercel Blob head {name!r}: uploadedAt {raw!r} is not a date", backend=self.alias
             ) from None
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)

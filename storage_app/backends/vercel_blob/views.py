@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 
-from django.core.files.storage import InvalidStorageError, storages
+from django.core.files.storage import InvalidStorageError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseForbidden
 from django.views.decorators.http import require_safe
 
+from storage_app.backends.base import storage_from_settings
 from storage_app.backends.vercel_blob import signing as vercel_blob_signing
 from storage_app.backends.vercel_blob.storage import VercelBlobStorage
 from storage_app.exceptions import StorageUnavailable
@@ -25,7 +26,7 @@ def private_blob_view(request: HttpRequest, alias: str, name: str) -> HttpRespon
     if not vercel_blob_signing.check(alias, name, expires, request.GET.get("signature")):
         return HttpResponseForbidden("This link is invalid or has expired.", content_type="text/plain")
     try:
-        storage = storages[alias]
+        storage = storage_from_settings(alias)  # the storage that signed the URL, under its STORAGES alias
     except InvalidStorageError:
         raise Http404("No such storage.") from None
     if not isinstance(storage, VercelBlobStorage) or storage.access != "private":

@@ -62,18 +62,18 @@ def test_upload_with_an_explicit_title(api):
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(
-    ("name", "data", "phrase"),
+    ("name", "data", "phrase", "status"),
     [
-        ("photo.pdf", image_bytes("PNG", (8, 8)), "not an accepted document"),
-        ("archive.docx", zip_bytes(), "not an accepted document"),
-        ("empty.txt", b"", "empty"),
-        ("big.txt", b"x" * 5000, "largest accepted upload"),
+        ("photo.pdf", image_bytes("PNG", (8, 8)), "not an accepted document", 415),
+        ("archive.docx", zip_bytes(), "not an accepted document", 415),
+        ("empty.txt", b"", "empty", 400),
+        ("big.txt", b"x" * 5000, "largest accepted upload", 413),
     ],
 )
-def test_a_refused_file_leaves_no_document(api, settings, name, data, phrase):
+def test_a_refused_file_leaves_no_document(api, settings, name, data, phrase, status):
     settings.UPLOAD_MAX_SIZE = 4096
     response = api.post(LIST, {"file": uploaded(name, data)}, format="multipart")
-    assert response.status_code == 400
+    assert response.status_code == status
     body = response.json()
     assert set(body) == {"file", "code"}
     assert phrase in body["file"][0]

@@ -79,16 +79,16 @@ def test_create_with_a_photo_stores_it_and_a_thumbnail(api, user):
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(
-    ("name", "data", "phrase"),
+    ("name", "data", "phrase", "status"),
     [
-        ("photo.jpg", PDF_BYTES, "not an accepted image"),
-        ("empty.jpg", b"", "empty"),
-        ("broken.png", image_bytes("PNG")[:60], "cannot be read"),
+        ("photo.jpg", PDF_BYTES, "not an accepted image", 415),
+        ("empty.jpg", b"", "empty", 400),
+        ("broken.png", image_bytes("PNG")[:60], "cannot be read", 400),
     ],
 )
-def test_a_refused_photo_leaves_no_item(api, name, data, phrase):
+def test_a_refused_photo_leaves_no_item(api, name, data, phrase, status):
     response = api.post(LIST, {"name": "Fan", "image": uploaded(name, data)})
-    assert response.status_code == 400
+    assert response.status_code == status
     body = response.json()
     assert set(body) == {"image", "code"}  # the field, and a code a client can act on
     assert phrase in body["image"][0]
@@ -321,7 +321,7 @@ def test_patch_with_a_photo_replaces_it_and_removes_the_old_files(api, stored_it
 @pytest.mark.django_db(transaction=True)
 def test_patch_with_a_refused_photo_changes_nothing(api, stored_item):
     response = api.patch(detail(stored_item.pk), {"name": "Renamed", "image": uploaded("x.png", PDF_BYTES)})
-    assert response.status_code == 400
+    assert response.status_code == 415  # a PDF is not an accepted image
     assert "image" in response.json()
     stored_item.refresh_from_db()
     assert stored_item.name == "Stored stool"

@@ -99,17 +99,17 @@ def test_invalid_payload_gets_field_errors(api, payload, field):
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(
-    ("name", "data", "kind", "field", "phrase"),
+    ("name", "data", "kind", "field", "phrase", "status"),
     [
-        ("photo.jpg", PDF_BYTES, "image", "file", "not an accepted image"),
-        ("empty.txt", b"", "document", "file", "empty"),
-        ("big.txt", b"x" * 5000, "document", "file", "largest accepted upload"),
+        ("photo.jpg", PDF_BYTES, "image", "file", "not an accepted image", 415),
+        ("empty.txt", b"", "document", "file", "empty", 400),
+        ("big.txt", b"x" * 5000, "document", "file", "largest accepted upload", 413),
     ],
 )
-def test_refused_content_answers_400_with_the_reason(api, settings, name, data, kind, field, phrase):
+def test_refused_content_answers_4xx_with_the_reason(api, settings, name, data, kind, field, phrase, status):
     settings.UPLOAD_MAX_SIZE = 4096
     response = post(api, name, data, kind)
-    assert response.status_code == 400
+    assert response.status_code == status
     body = response.json()
     assert set(body) == {field, "code"}
     assert phrase in body[field][0]

@@ -36,12 +36,12 @@ def test_a_plain_file_keeps_the_callers_type_and_is_attached_to_nothing(user):
         ("file", {"content_type": "no type"}, "invalid_content_type"),
         ("file", {"content_type": "text/plain\nX: 1"}, "invalid_content_type"),
         ("document", {"content_type": "application/pdf"}, "invalid_content_type"),  # documents are sniffed
-        ("file", {"content_type": "text/plain", "document": "own"}, "invalid_target"),
+        ("file", {"content_type": "text/plain", "target": "own"}, "invalid_target"),
     ],
 )
 def test_refusals_leave_nothing_behind(user, settings, kind, extra, code):
-    if extra.get("document") == "own":
-        extra["document"] = Document.objects.create(owner=user, title="Mine")
+    if extra.get("target") == "own":
+        extra["target"] = Document.objects.create(owner=user, title="Mine")
     with pytest.raises(UploadRejected) as refused:
         upload_create(owner=user, file=uploaded("a.pdf", PDF_BYTES), kind=kind, **extra)
     assert refused.value.code == code

@@ -55,20 +55,25 @@ def test_deconstruct_and_pickle(vercel_blob_options):
     assert clone.exists("before-pickle.txt")
 
 
-def test_is_configured_follows_the_token_setting(settings):
+def test_is_configured_follows_the_token_setting_or_option(settings):
     settings.BLOB_READ_WRITE_TOKEN = None
-    assert VercelBlobStorage.is_configured() is False
-    settings.BLOB_READ_WRITE_TOKEN = "not-a-token"
-    assert VercelBlobStorage.is_configured() is False
+    assert VercelBlobStorage().is_configured() is False
+    assert VercelBlobStorage().not_configured_reason == "no BLOB_READ_WRITE_TOKEN"
+    assert VercelBlobStorage(token=PUBLIC_TOKEN).is_configured() is True
     settings.BLOB_READ_WRITE_TOKEN = PUBLIC_TOKEN
-    assert VercelBlobStorage.is_configured() is True
+    storage = VercelBlobStorage()
+    assert (storage.is_configured(), storage.not_configured_reason) == (True, "")
+    assert VercelBlobStorage(token="").is_configured() is False  # an option overrides its setting
+    settings.BLOB_READ_WRITE_TOKEN = "not-a-token"
+    with pytest.raises(ImproperlyConfigured, match="not a Vercel Blob read-write token"):
+        VercelBlobStorage()
 
 
 def test_without_a_token_it_builds_but_refuses_to_work(settings):
     settings.BLOB_READ_WRITE_TOKEN = None
     settings.VERCEL_BLOB_URL_BASE = None
     storage = VercelBlobStorage()
-    assert storage.configured is False
+    assert storage.is_configured() is False
     with pytest.raises(ImproperlyConfigured, match="BLOB_READ_WRITE_TOKEN"):
         storage.exists("a.txt")
     with pytest.raises(ImproperlyConfigured, match="BLOB_READ_WRITE_TOKEN"):

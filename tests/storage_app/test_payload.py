@@ -9,8 +9,8 @@ import threading
 import pytest
 from django.core.files.base import File
 
-from storage_app.fallback import _HashingReader
 from storage_app.models import StoredFile
+from storage_app.payload import HashingReader
 from tests.storage_app.fallback_support import chain
 from tests.streams import CountingStream
 
@@ -44,7 +44,7 @@ def test_reads_out_of_order_retries_and_partial_reads_still_give_the_full_checks
     expected = hashlib.sha256(DATA).hexdigest()
     rng = random.Random(7)
     for _ in range(20):
-        reader = _HashingReader(File(io.BytesIO(DATA)))
+        reader = HashingReader(File(io.BytesIO(DATA)))
         for _ in range(rng.randint(0, 12)):
             reader.seek(rng.randrange(len(DATA)))
             reader.read(rng.choice([1, 100, 65536, 2 * 1024 * 1024]))
@@ -53,7 +53,7 @@ def test_reads_out_of_order_retries_and_partial_reads_still_give_the_full_checks
 
 
 def test_a_retry_from_the_start_is_not_hashed_twice():
-    reader = _HashingReader(File(io.BytesIO(DATA)))
+    reader = HashingReader(File(io.BytesIO(DATA)))
     reader.read(1024 * 1024)  # a first attempt that failed part-way
     reader.seek(0)
     while reader.read(256 * 1024):
@@ -65,7 +65,7 @@ def test_parts_read_in_parallel_are_hashed_by_a_thread_alongside_them():
     """As Vercel's multipart upload reads: parts at once, each in its own thread, each in order."""
     import concurrent.futures
 
-    reader = _HashingReader(File(io.BytesIO(DATA)))
+    reader = HashingReader(File(io.BytesIO(DATA)))
     part = 512 * 1024
     lock = threading.Lock()
 
@@ -85,9 +85,9 @@ def test_parts_read_in_parallel_are_hashed_by_a_thread_alongside_them():
 
 
 def test_a_save_that_ends_stops_the_hashing_thread_before_its_spool_is_closed():
-    from storage_app.fallback import _Payload
+    from storage_app.payload import Payload
 
-    payload = _Payload(File(io.StringIO("x" * len(DATA)), name="big.txt"))  # text: spooled as UTF-8
+    payload = Payload(File(io.StringIO("x" * len(DATA)), name="big.txt"))  # text: spooled as UTF-8
     assert payload._spool is not None
     payload.file.seek(2 * 1024 * 1024)
     payload.file.read(10)  # skips ahead: the hashing thread starts
@@ -105,9 +105,34 @@ def test_an_error_of_the_hashing_thread_is_raised_by_hexdigest_on_the_saves_thre
                 raise OSError("disk error while hashing")
             return super().read(size)
 
-    reader = _HashingReader(File(FailsForTheHasher(DATA)))
+    reader = HashingReader(File(FailsForTheHasher(DATA)))
     reader.seek(1024)
     assert len(reader.read(10)) == 10  # skips ahead: a thread takes the hashing over, and fails
     with pytest.raises(OSError, match="disk error while hashing"):
         reader.hexdigest()
     reader.stop()
+
+
+def test_a_known_sha256_is_recorded_without_hashing_the_content_again(db, tmp_path):
+    """The upload pipeline hashes a file once (into the temporary area) and passes the digest down."""
+    from storage_app.payload import Payload
+
+    content = File(CountingStream(DATA), name="known.bin")
+    content.sha256 = hashlib.sha256(DATA).hexdigest()
+    payload = Payload(content)
+    assert payload.file.file is content  # sent as it is: no hashing reader in between
+    assert payload.checksum == content.sha256
+    assert payload.size == len(DATA)
+    assert content.file.bytes_read == 0  # nothing was read to hash it
+    payload.close()
+
+
+def test_a_malformed_sha256_is_ignored_and_the_content_hashed(db):
+    from storage_app.payload import Payload
+
+    content = File(io.BytesIO(DATA), name="claimed.bin")
+    content.sha256 = "not-a-digest"
+    payload = Payload(content)
+    payload.file.read()
+    assert payload.checksum == hashlib.sha256(DATA).hexdigest()
+    payload.close()
