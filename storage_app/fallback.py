@@ -358,15 +358,24 @@ class FallbackStorage(Storage):
 
     # --- deleting ----------------------------------------------------------------------------------
     def delete(self, name: str) -> None:
-        """Make the file unreadable now and remove its objects; a copy on a down backend is removed later."""
+        """Make the file unreadable now and remove its objects; a copy on a down backend is removed later.
+
+        The `deleting` record is the ledger of the delete: until every object is gone it stays, and
+        storage_app.deletions retries it on the DELETE_RETRY backoff. Nothing else needs to remember it.
+        """
         record = locations.location_mark_deleting(self._name(name))
         if record is not None:
             self.purge(record)
 
     def purge(self, record) -> list[str]:
-        """Delete every object of a deleting record; returns the backends still holding one."""
+        """Delete every object of a deleting record; returns the backends still holding one.
+
+        A backend whose delete fails stays on the record, which counts the failed attempt, keeps the
+        first error and is scheduled for a retry (locations.location_purged).
+        """
         remaining: list[str] = []
         error: BaseException | None = None
+        failures: list[str] = []
         for alias in locations.location_targets(record):
             try:
                 backend = self.backend(alias)
@@ -374,10 +383,12 @@ class FallbackStorage(Storage):
             except StorageUnavailable as exc:
                 logger.warning("delete of %s on %s deferred: %s", record.name, alias, exc)
                 remaining.append(alias)
+                failures.append(f"{alias}: {type(exc).__name__}: {exc}")
             except Exception as exc:  # a refusal (e.g. access denied): kept for a retry, reported to the caller
                 remaining.append(alias)
+                failures.append(f"{alias}: {type(exc).__name__}: {exc}")
                 error = error or exc
-        locations.location_purged(record, remaining=remaining)
+        locations.location_purged(record, remaining=remaining, error="; ".join(failures))
         if error is not None:
             raise error
         return remaining

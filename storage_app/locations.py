@@ -11,10 +11,15 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
+from storage_app.backoff import DELETE_RETRY
 from storage_app.models import StoredFile, StoredFileState
+
+MAX_ERROR_LENGTH = 2000
+# What a failed purge changes on a deleting record (location_purged).
+_RETRY_FIELDS = ("backend", "moving_to", "leftover_on", "attempts", "last_error", "next_attempt_at")
 
 
 def location_get(name: str, *, states: Iterable[str] = (StoredFileState.STORED,)) -> StoredFile | None:
@@ -57,8 +62,11 @@ def location_mark_deleting(name: str) -> StoredFile | None:
         if record is None:
             return None
         if record.state != StoredFileState.DELETING:
+            # The caller purges now; should it die first, the retries take the record up after the
+            # delay a failed purge would have given it.
             record.state = StoredFileState.DELETING
-            record.save(update_fields=["state", "updated_at"])
+            record.next_attempt_at = DELETE_RETRY.next_at(record.attempts + 1, timezone.now())
+            record.save(update_fields=["state", "next_attempt_at", "updated_at"])
     return record
 
 
@@ -68,15 +76,48 @@ def location_targets(record: StoredFile) -> list[str]:
     return list(dict.fromkeys(alias for alias in targets if alias))
 
 
-def location_purged(record: StoredFile, *, remaining: list[str]) -> None:
-    """After a purge of a deleting record: forget it, or keep the backends whose delete failed."""
+def location_purged(record: StoredFile, *, remaining: list[str], error: str = "") -> None:
+    """After a purge of a deleting record: forget it, or keep the backends whose delete failed.
+
+    A record kept counts one more failed attempt, with `error`, and is due again after the backoff
+    (storage_app.backoff.DELETE_RETRY) of that many failures.
+    """
     with transaction.atomic():
-        current = StoredFile.objects.filter(pk=record.pk, state=StoredFileState.DELETING)
+        current = StoredFile.objects.select_for_update().filter(pk=record.pk, state=StoredFileState.DELETING).first()
+        if current is None:
+            return
         if not remaining:
             current.delete()
             return
+        now = timezone.now()
         padded = [*remaining, "", ""]
-        current.update(backend=padded[0], moving_to=padded[1], leftover_on=padded[2], updated_at=timezone.now())
+        current.backend, current.moving_to, current.leftover_on = padded[0], padded[1], padded[2]
+        current.attempts += 1
+        current.last_error = error[:MAX_ERROR_LENGTH]
+        current.next_attempt_at = DELETE_RETRY.next_at(current.attempts, now)
+        current.save(update_fields=[*_RETRY_FIELDS, "updated_at"])
+    for field in _RETRY_FIELDS:
+        setattr(record, field, getattr(current, field))
+
+
+def locations_claim_deleting(*, limit: int | None = None, due_only: bool = True) -> list[StoredFile]:
+    """Take up to `limit` deleting records to purge (those due when `due_only`), oldest schedule first.
+
+    Each record taken is pushed to the time its retry would have if this purge failed, in the same
+    transaction, so two callers at once (the sweep and reconcile) never purge the same record, and
+    one that dies mid-purge leaves it due again on the schedule. Records locked elsewhere are skipped.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        query = StoredFile.objects.select_for_update(skip_locked=True).filter(state=StoredFileState.DELETING)
+        if due_only:
+            query = query.filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        query = query.order_by(F("next_attempt_at").asc(nulls_first=True), "pk")
+        records = list(query[:limit] if limit is not None else query)
+        for record in records:
+            record.next_attempt_at = DELETE_RETRY.next_at(record.attempts + 1, now)
+        StoredFile.objects.bulk_update(records, ["next_attempt_at"])
+    return records
 
 
 def locations_listdir(path: str) -> tuple[list[str], list[str]]:

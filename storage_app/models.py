@@ -1,25 +1,12 @@
-"""The storage library's tables: where each stored file lives (StoredFile) and the deletes still owed."""
+"""The storage library's table: where each stored file lives (StoredFile), and the deletes still owed.
+
+StoredFile in state `deleting` is the one ledger of deferred deletes. The older table
+`storage_pending_deletion` (model PendingDeletion until migration 0007) is kept with its rows but no
+longer written or read: 0007 carried its rows into `deleting` records.
+"""
 
 from django.db import models
 from django.db.models import Q
-
-
-class PendingDeletion(models.Model):
-    """A stored file that must go but could not be deleted yet (its backend was down); the sweep retries it."""
-
-    name = models.CharField(max_length=1024, unique=True)
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    next_attempt_at = models.DateTimeField()
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        db_table = "storage_pending_deletion"
-        ordering = ["next_attempt_at", "id"]
-        indexes = [models.Index(fields=["next_attempt_at"], name="pending_deletion_due_idx")]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class StoredFileState(models.TextChoices):
@@ -36,6 +23,10 @@ class StoredFile(models.Model):
     is gone for readers while an object of it still waits on a backend that was down. `moving_to` is
     the target of a copy in progress and `leftover_on` a superseded copy still to remove (both set
     only by reconcile/migrate, so a crash at any step leaves a record of every object that may exist).
+
+    A `deleting` record is a delete still owed: `attempts` failed purges so far, the last one's
+    `last_error`, and `next_attempt_at`, when storage_app.deletions retries it (backoff
+    storage_app.backoff.DELETE_RETRY; NULL: due now).
     """
 
     State = StoredFileState
@@ -47,6 +38,10 @@ class StoredFile(models.Model):
     checksum = models.CharField(max_length=64, blank=True, help_text="SHA-256 of the content, hex")
     moving_to = models.CharField(max_length=32, blank=True)
     leftover_on = models.CharField(max_length=32, blank=True)
+    # Defaults in the database too, so a process of the previous release still writes records.
+    attempts = models.PositiveIntegerField(default=0, db_default=0, help_text="Failed purges of a deleting record")
+    next_attempt_at = models.DateTimeField(null=True, blank=True, help_text="When a deleting record is retried")
+    last_error = models.TextField(blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -63,6 +58,10 @@ class StoredFile(models.Model):
                 fields=["updated_at"],
                 name="stored_file_unfinished_idx",
                 condition=~Q(moving_to="") | ~Q(leftover_on=""),
+            ),
+            # the deletes due for a retry (storage_app.deletions)
+            models.Index(
+                fields=["next_attempt_at"], name="stored_file_deleting_due_idx", condition=Q(state="deleting")
             ),
         ]
         constraints = [

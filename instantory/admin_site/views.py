@@ -11,7 +11,7 @@ from django.db.models import Count, Min
 from django.utils import timezone
 from django.views.generic import TemplateView
 
-from storage_app.models import PendingDeletion
+from storage_app.models import StoredFile, StoredFileState
 from uploads.models import UploadStatus, UploadTracking
 
 HEALTHY_WORDS = {"ok", "healthy", "up", "available", "pass", "passed", "closed"}
@@ -29,7 +29,7 @@ def upload_queue_summary() -> dict[str, Any]:
     return {
         "statuses": [(label, counts.get(value, 0), value) for value, label in UploadStatus.choices],
         "oldest_unfinished_age": (timezone.now() - oldest).total_seconds() // 1 if oldest else None,
-        "pending_deletions": PendingDeletion.objects.count(),
+        "pending_deletions": StoredFile.objects.filter(state=StoredFileState.DELETING).count(),
     }
 
 

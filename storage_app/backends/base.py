@@ -150,7 +150,7 @@ def storage_secrets(storage: Storage) -> list[str]:
 
 # --- the storages of STORAGES, by alias --------------------------------------------------------------
 _built: dict[str, Storage] = {}
-_built_lock = threading.Lock()
+_built_lock = threading.RLock()  # a storage whose __init__ builds another one must not deadlock
 
 
 def storage_from_settings(alias: str) -> Storage:

@@ -10,8 +10,11 @@ One file moves in steps, each leaving a state that a re-run finishes:
 Until step 4 commits, readers use the source; from then on, the verified copy on the target.
 
 `relocation_finish_unfinished` first completes what crashed runs and outages left: interrupted
-copies, leftover copies, deletes waiting on a backend that was down, and writes abandoned by a
-dead process. Running everything again at any time is safe.
+copies, leftover copies, deletes waiting on a backend that was down (every `deleting` record, due
+or not, through storage_app.deletions, the one retry path of the delete ledger), and writes
+abandoned by a dead process. Running everything again at any time is safe.
+
+The orphan walk (`reconcile_storage --orphans`) is storage_app.orphans.orphans_sweep, re-exported here.
 """
 
 from __future__ import annotations
@@ -24,7 +27,6 @@ import signal
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import timedelta
 
 from django.conf import settings
 from django.core.files import File
@@ -32,9 +34,25 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from storage_app import locations
+from storage_app.deletions import deletions_retry
 from storage_app.exceptions import StorageError, StorageUnavailable
 from storage_app.fallback import FallbackStorage, default_fallback_storage
 from storage_app.models import StoredFile, StoredFileState
+from storage_app.orphans import OrphanReport, orphans_sweep
+
+__all__ = [
+    "CopyMismatch",
+    "OrphanReport",
+    "RelocationBusy",
+    "RelocationReport",
+    "TargetUnavailable",
+    "file_move",
+    "files_relocate",
+    "orphans_sweep",
+    "relocation_finish_unfinished",
+    "storage_migrate",
+    "storage_reconcile",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -156,13 +174,9 @@ def relocation_finish_unfinished(storage: FallbackStorage, report: RelocationRep
             report.leftovers_removed.append(record.name)
         else:
             report.leftovers_pending.append(record.name)
-    for record in work["deleting"]:
-        try:
-            remaining = storage.purge(record)
-        except Exception as exc:
-            logger.warning("delete of %s still failing: %s", record.name, exc)
-            remaining = ["error"]
-        (report.deletes_pending if remaining else report.deletes_finished).append(record.name)
+    deletes = deletions_retry(storage=storage, limit=None, due_only=False)
+    report.deletes_finished.extend(deletes.finished)
+    report.deletes_pending.extend(deletes.pending)
     for record in work["abandoned_writes"]:
         marked = locations.location_mark_deleting(record.name)
         if marked is None:
@@ -362,73 +376,3 @@ def _crash_point(name: str, moved: int) -> None:
     STORAGE_RELOCATE_CRASH_AFTER files have been moved."""
     if name == settings.STORAGE_RELOCATE_CRASH_AT and moved >= settings.STORAGE_RELOCATE_CRASH_AFTER:
         os.kill(os.getpid(), signal.SIGKILL)
-
-
-@dataclass
-class OrphanReport:
-    dry_run: bool = False
-    removed: dict[str, list[str]] = field(default_factory=dict)  # backend -> names
-    kept_recent: int = 0
-    unreachable: dict[str, str] = field(default_factory=dict)  # backend -> why it was not swept
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-    def summary(self) -> str:
-        count = sum(len(names) for names in self.removed.values())
-        verb = "would remove" if self.dry_run else "removed"
-        skipped = f"; not swept: {', '.join(self.unreachable)}" if self.unreachable else ""
-        return f"orphans: {verb} {count} object(s) no record accounts for; {self.kept_recent} too recent{skipped}"
-
-
-def orphans_sweep(
-    *, storage: FallbackStorage | None = None, grace: int | None = None, dry_run: bool = False
-) -> OrphanReport:
-    """Remove objects no location record accounts for, once older than `grace` seconds.
-
-    They come from writes whose caller's transaction rolled back after the object was stored, and
-    from processes killed between writing an object and recording it. This lists every backend in
-    full, so it is an explicit step (`reconcile_storage --orphans`), not part of every run.
-    """
-    storage = storage or default_fallback_storage()
-    grace = settings.STORAGE_STALE_WRITE_AFTER if grace is None else grace
-    cutoff = timezone.now() - timedelta(seconds=grace)
-    report = OrphanReport(dry_run=dry_run)
-    for backend in storage.backends:
-        try:
-            names = list(_walk(backend.storage, ""))
-        except (StorageError, OSError) as exc:
-            report.unreachable[backend.alias] = f"{type(exc).__name__}: {exc}"
-            continue
-        for batch_start in range(0, len(names), 500):
-            batch = names[batch_start : batch_start + 500]
-            records = {r.name: r for r in StoredFile.objects.filter(name__in=batch)}
-            for name in batch:
-                record = records.get(name)
-                if record is not None and backend.alias in locations.location_targets(record):
-                    continue
-                try:
-                    if backend.storage.get_modified_time(name) > cutoff:
-                        report.kept_recent += 1
-                        continue
-                    if not dry_run:
-                        backend.call(backend.storage.delete, name)
-                except FileNotFoundError:
-                    continue
-                except (StorageError, OSError) as exc:
-                    report.unreachable.setdefault(backend.alias, f"{type(exc).__name__}: {exc}")
-                    continue
-                report.removed.setdefault(backend.alias, []).append(name)
-    return report
-
-
-def _walk(storage, folder: str):
-    try:
-        directories, files = storage.listdir(folder)
-    except FileNotFoundError:
-        return
-    prefix = f"{folder}/" if folder else ""
-    for name in files:
-        yield f"{prefix}{name}"
-    for directory in directories:
-        yield from _walk(storage, f"{prefix}{directory}")

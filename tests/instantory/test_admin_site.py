@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from instantory.admin_site.views import health_overview
-from storage_app.models import PendingDeletion
+from storage_app.models import StoredFile
 from uploads.models import UploadTracking
 
 HEALTH = reverse("admin:storage_health")
@@ -37,7 +37,10 @@ def test_health_page_shows_the_upload_queue_and_pending_deletes(staff_client, us
             kind="document",
             status=status,
         )
-    PendingDeletion.objects.create(name="documents/1/1/a.txt", next_attempt_at=timezone.now())
+    StoredFile.objects.create(
+        name="documents/1/1/a.txt", backend="s3", state="deleting", attempts=1, next_attempt_at=timezone.now()
+    )
+    StoredFile.objects.create(name="documents/1/1/b.txt", backend="s3", state="stored", size=1, checksum="0" * 64)
     response = staff_client.get(HEALTH)
     assert response.status_code == 200
     queue = response.context["queue"]
@@ -48,6 +51,7 @@ def test_health_page_shows_the_upload_queue_and_pending_deletes(staff_client, us
     assert queue["oldest_unfinished_age"] is not None
     html = response.content.decode()
     assert 'id="storage-backends"' in html
+    assert "/storage_app/storedfile/?state__exact=deleting" in html
     assert "?status__exact=pending" in html
 
 

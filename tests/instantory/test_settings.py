@@ -136,3 +136,54 @@ def test_beat_runs_the_sweep_and_reconcile_periodically():
         "reconcile-storage": ["storage_app.reconcile_storage", 120.0],
     }
     assert "reconcile-storage" not in beat_schedule(STORAGE_RECONCILE_INTERVAL="0")
+
+
+def test_storage_variables_reach_the_backends_through_their_default_settings(tmp_path):
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("AWS_", "VERCEL_BLOB", "DJANGO_SETTINGS")) and key != "BLOB_READ_WRITE_TOKEN"
+    }
+    env.update(
+        {
+            "INSTANTORY_IGNORE_DOTENV": "1",
+            "DEBUG": "1",
+            "STORAGE_BACKEND": "local",
+            "VERCEL_BLOB_READ_WRITE_TOKEN": "vercel_blob_rw_envstore_s3cretpart",  # the alternative name
+            "VERCEL_BLOB_API_URL": "http://127.0.0.1:9/api/blob",
+            "VERCEL_BLOB_ACCESS": "private",
+            "VERCEL_BLOB_PART_SIZE": "6MiB",
+            "VERCEL_BLOB_RETRIES": "5",
+            "VERCEL_BLOB_SIGNED_URL_TTL": "600",
+            "AWS_STORAGE_BUCKET_NAME": "shop",
+            "AWS_LOCATION": "/media/",
+            "AWS_QUERYSTRING_EXPIRE": "60",
+            "AWS_S3_ENDPOINT_URL": "http://127.0.0.1:9",
+            "AWS_S3_REGION_NAME": "eu-west-1",
+            "LOCAL_STORAGE_ROOT": str(tmp_path / "media"),
+        }
+    )
+    code = (
+        "import json; from storage_app.backends.base import storage_from_settings as built; "
+        "from storage_app.fallback import default_fallback_storage; "
+        "v, s, l = built('vercel'), built('s3'), built('local'); print(json.dumps({"
+        "'vercel': [v.alias, v.store_id, v.api_url, v.access, v.part_size, v.retry.retries, v.signed_url_ttl], "
+        "'s3': [s.alias, s.bucket_name, s.location, s.querystring_expire, s.endpoint_url, s.region_name], "
+        "'local': [l.alias, l.location], 'chain': [b.alias for b in default_fallback_storage().backends]}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {
+        "vercel": ["vercel", "envstore", "http://127.0.0.1:9/api/blob", "private", 6 * 1024**2, 5, 600],
+        "s3": ["s3", "shop", "media", 60, "http://127.0.0.1:9", "eu-west-1"],
+        "local": ["local", str(tmp_path / "media")],
+        "chain": ["local", "vercel", "s3"],
+    }
+    assert "s3cretpart" not in result.stdout + result.stderr

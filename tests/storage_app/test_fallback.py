@@ -256,6 +256,11 @@ def test_a_delete_while_the_backend_is_down_hides_the_file_and_keeps_the_name_un
     with pytest.raises(FileNotFoundError):
         three_outage.open(name)
     assert records() == [("later.txt", "s3", "deleting")]
+    # The record is the ledger of the delete still owed: the failure is counted and a retry scheduled.
+    pending = StoredFile.objects.get(name=name)
+    assert pending.attempts == 1
+    assert pending.last_error.startswith("s3: ")
+    assert pending.next_attempt_at is not None
     assert three_outage.get_available_name(name) != name  # the old object still sits under this name on S3
     s3_outage_peer.server.restart()
     assert three_outage.purge(StoredFile.objects.get(name=name)) == []

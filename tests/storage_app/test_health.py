@@ -9,9 +9,11 @@ from django.core.files.base import ContentFile
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from storage_app.exceptions import StorageServiceError
 from storage_app.fallback import FallbackStorage
 from storage_app.health import health_cache_clear, storage_health
 from tests.peers.s3 import SECRET_KEY
+from tests.storage_app.backends.shelf import ShelfStorage
 from tests.storage_app.fallback_support import chain, local_files, local_storage
 
 HEALTH = reverse("storage-health")
@@ -239,3 +241,53 @@ def test_concurrent_callers_share_one_probe_run_and_each_answers_within_the_dead
     assert len({id(report) for report in reports}) == 1
     assert by_name(reports[0])["s3"].status == "timeout"
     assert vercel_blob.request_count("put") == 1  # the backends got one probe, not four
+
+
+# --- names, reasons and secrets come from the backends -------------------------------------------
+
+
+def test_backends_are_reported_by_their_storages_alias_with_their_own_reasons(
+    db, settings, vercel_blob, vercel_blob_options, tmp_path
+):
+    settings.SHELF_ROOT = None
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "storage_app.fallback.FallbackStorage",
+            "OPTIONS": {"backends": ["blob_eu", "shelf", "archive"]},
+        },
+        "blob_eu": {
+            "BACKEND": "storage_app.backends.vercel_blob.storage.VercelBlobStorage",
+            "OPTIONS": vercel_blob_options,
+        },
+        "shelf": {"BACKEND": "tests.storage_app.backends.shelf.ShelfStorage"},
+        "archive": {
+            "BACKEND": "storage_app.backends.local.storage.LocalStorage",
+            "OPTIONS": {"location": tmp_path / "a"},
+        },
+    }
+    vercel_blob.faults.fail(403, "forbidden", routes="put")
+    report = storage_health()
+    rows = {b.name: (b.configured, b.role, b.status, b.reason) for b in report.backends}
+    assert rows == {
+        "blob_eu": (True, "primary", "failing", None),
+        "archive": (True, "fallback", "ok", None),
+        "shelf": (False, None, "not_configured", "no SHELF_ROOT"),
+    }
+    assert (report.primary, report.status) == ("blob_eu", "degraded")
+    assert by_name(report)["blob_eu"].error.startswith("StorageAccessDenied")
+    assert vercel_blob.token not in json.dumps(report.as_dict())
+
+
+def test_error_texts_are_stripped_of_the_secrets_the_backend_names(db, tmp_path):
+    class LeakyShelf(ShelfStorage):
+        """A backend whose error text carries its credential and a signed URL."""
+
+        def secrets(self) -> list[str]:
+            return ["shelf-secret-123"]
+
+        def _save(self, name, content):
+            raise StorageServiceError("https://shelf.example/put?sig=abc refused key shelf-secret-123")
+
+    report = storage_health(FallbackStorage([("shelf", LeakyShelf(root=tmp_path))]))
+    assert by_name(report)["shelf"].error == ("StorageServiceError: https://shelf.example/put?… refused key [redacted]")

@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from inventory.models import InventoryItem
-from storage_app.models import PendingDeletion
+from storage_app.models import StoredFile
 from tests.uploads.files import image_bytes
 from uploads.models import UploadTracking
 from uploads.services.temporary import write_temporary
@@ -62,9 +62,21 @@ def test_retry_action_promotes_a_failed_upload(staff_client, failed_upload):
 
 @pytest.mark.django_db
 def test_pending_deletions_are_listed_read_only(staff_client):
-    PendingDeletion.objects.create(
-        name="inventory/1/1/a.jpg", attempts=2, last_error="StorageConnectionError", next_attempt_at=timezone.now()
+    StoredFile.objects.create(
+        name="inventory/1/1/a.jpg",
+        backend="s3",
+        state="deleting",
+        attempts=2,
+        last_error="s3: StorageConnectionError",
+        next_attempt_at=timezone.now(),
     )
-    url = reverse("admin:storage_app_pendingdeletion_changelist")
-    assert "inventory/1/1/a.jpg" in staff_client.get(url).content.decode()
-    assert staff_client.get(reverse("admin:storage_app_pendingdeletion_add")).status_code == 403
+    StoredFile.objects.create(name="inventory/1/1/b.jpg", backend="local", state="stored", size=1, checksum="0" * 64)
+    url = reverse("admin:storage_app_storedfile_changelist") + "?state__exact=deleting"
+    page = staff_client.get(url).content.decode()
+    assert "inventory/1/1/a.jpg" in page
+    assert "s3: StorageConnectionError" in page
+    assert "inventory/1/1/b.jpg" not in page
+    assert staff_client.get(reverse("admin:storage_app_storedfile_add")).status_code == 403
+    record = StoredFile.objects.get(name="inventory/1/1/a.jpg")
+    assert staff_client.post(reverse("admin:storage_app_storedfile_delete", args=[record.pk])).status_code == 403
+    assert StoredFile.objects.filter(pk=record.pk).exists()

@@ -66,19 +66,19 @@ def temporary_files(settings) -> list[str]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_upload_is_written_once_into_the_temporary_area_and_taken_over(user, settings):
+def test_an_upload_is_written_once_into_the_temporary_area_and_taken_over(user, settings, monkeypatch):
+    def no_second_copy(*args, **kwargs):
+        raise AssertionError("the request's file was copied again into the temporary area")
+
+    monkeypatch.setattr("uploads.services.temporary.write_temporary", no_second_copy)
     data = image_bytes("PNG")
-    body = multipart({"kind": "image", "file": _named(data, "chair.png")})
-    settings.CELERY_TASK_ALWAYS_EAGER = False  # keep the file waiting, as a real queue would
-    settings.CELERY_BROKER_URL = "memory://"
-    response, _ = post_raw(user, body)
+    response, _ = post_raw(user, multipart({"kind": "image", "file": _named(data, "chair.png")}))
     assert response.status_code == 202, response.data
     upload = UploadTracking.objects.get()
-    assert temporary_files(settings) == [upload.temp_path]  # the request's own file, not a copy of it
-    path = settings.TEMP_UPLOAD_ROOT / upload.temp_path
-    assert path.read_bytes() == data
+    assert upload.status == "complete"  # promoted in-process from the file the request wrote
     assert upload.checksum == hashlib.sha256(data).hexdigest()
     assert upload.size == len(data)
+    assert temporary_files(settings) == []  # removed once the permanent copy was committed
 
 
 @pytest.mark.django_db(transaction=True)

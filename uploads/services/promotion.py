@@ -32,6 +32,7 @@ from django.core.files.storage import FileSystemStorage, default_storage
 from django.db import transaction
 from django.utils import timezone
 
+from storage_app.backoff import Backoff
 from storage_app.exceptions import StorageRejected
 from uploads import kinds
 from uploads.models import UploadStatus, UploadTracking
@@ -71,7 +72,7 @@ def backend_of(storage, name: str) -> str:
     """The alias of the backend holding `name`: FallbackStorage records it; a plain storage is itself."""
     if hasattr(storage, "backend_of"):
         return storage.backend_of(name)
-    return "local" if isinstance(storage, FileSystemStorage) else type(storage).__name__.lower()
+    return getattr(storage, "alias", None) or ("local" if isinstance(storage, FileSystemStorage) else "unknown")
 
 
 def upload_promote(*, upload_id: int, storage=None) -> PromotionResult:
@@ -238,8 +239,11 @@ def _fail(upload: UploadTracking, message: str, *, retriable: bool) -> Promotion
         locked.save(update_fields=["status", "last_error", "processing_started_at", "updated_at"])
     if give_up:
         return PromotionResult(status="error")
-    # Exponential backoff: 2, 4, 8, ... seconds, capped at five minutes.
-    return PromotionResult(status="retry", retry_in=min(2.0**locked.attempts, 300.0))
+    return PromotionResult(status="retry", retry_in=PROMOTION_RETRY.delay(locked.attempts))
+
+
+# The retry after a failed attempt (the shared policy, storage_app.backoff): 2, 4, 8, ... seconds, at most five minutes.
+PROMOTION_RETRY = Backoff(base=2.0, cap=300.0)
 
 
 def _crash_point(name: str) -> None:

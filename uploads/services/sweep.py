@@ -3,9 +3,12 @@
 - uploads 'processing' or 'pending' for longer than UPLOAD_STALE_AFTER (their worker died, or
   their message was lost) are queued again;
 - temporary files that no unfinished upload refers to are removed once older than the grace period;
-- objects under the folders of the upload kinds with an owning row (uploads.kinds: inventory/,
-  documents/) that no row or unfinished upload refers to are removed once older than the grace period;
-- deletions that failed earlier (services/deletion.py) are tried again when due.
+- the folders of the upload kinds with an owning row (uploads.kinds: inventory/, documents/) are
+  walked on every backend by the storage library's one orphan walk (storage_app.orphans): stored
+  files that no row or unfinished upload refers to, and objects no location record accounts for,
+  are removed once older than the grace period;
+- deletes a backend could not take (the storage library's ledger: StoredFile records `deleting`)
+  are retried when due on their backoff (storage_app.deletions).
 """
 
 from __future__ import annotations
@@ -21,9 +24,11 @@ from django.core.files.storage import default_storage
 from django.db.models import Q
 from django.utils import timezone
 
+from storage_app.deletions import deletions_retry
+from storage_app.fallback import FallbackStorage
+from storage_app.orphans import orphans_sweep
 from uploads import kinds
 from uploads.models import UploadStatus, UploadTracking
-from uploads.services.deletion import pending_deletions_retry
 from uploads.services.queue import enqueue_promotion
 from uploads.services.temporary import temporary_root
 
@@ -65,9 +70,14 @@ def uploads_sweep(*, dry_run: bool = False, grace: int | None = None, stale_afte
         enqueue_promotion(upload_id)
 
     _sweep_temporary(report, grace=grace, dry_run=dry_run)
-    _sweep_objects(report, storage, grace=grace, dry_run=dry_run)
-    if not dry_run:
-        report.deletions_retried, report.deletions_failing = pending_deletions_retry(storage=storage)
+    if isinstance(storage, FallbackStorage):
+        _sweep_objects(report, storage, grace=grace, dry_run=dry_run)
+        if not dry_run:
+            deletes = deletions_retry(storage=storage)
+            report.deletions_retried, report.deletions_failing = deletes.finished, deletes.pending
+    else:
+        # Without location records nothing can tell an orphan from a file, nor is a delete owed.
+        logger.warning("sweep: %r is not a FallbackStorage; stored objects are not swept", storage)
     if report.requeued or report.temporary_removed or report.objects_removed or report.deletions_retried:
         logger.info("sweep: %s", report.as_dict())
     return report
@@ -95,43 +105,27 @@ def _upload_object(folders: list[str]) -> re.Pattern[str]:
     return re.compile(r"^(" + "|".join(re.escape(folder) for folder in folders) + r")/\d+/(\d+)/[^/]+$")
 
 
-def _sweep_objects(report: SweepReport, storage, *, grace: int, dry_run: bool) -> None:
+def _sweep_objects(report: SweepReport, storage: FallbackStorage, *, grace: int, dry_run: bool) -> None:
     owned = [spec for spec in kinds.registered() if spec.stored_names is not None]
     if not owned:
         return
     folders = [spec.folder for spec in owned]
     upload_object = _upload_object(folders)
-    candidates = [name for prefix in folders for name in _walk(storage, prefix)]
-    candidates = [name for name in candidates if upload_object.match(name)]
-    if not candidates:
-        return
-    referenced = {name for spec in owned for name in spec.stored_names() if name}
+    # Uploads in flight first, then the names rows refer to: an upload finishing in between is in
+    # the second list, so its file is never taken for an orphan.
     in_flight = {
         str(pk)
         for pk in UploadTracking.objects.filter(status__in=[UploadStatus.PENDING, UploadStatus.PROCESSING]).values_list(
             "pk", flat=True
         )
     }
-    cutoff = timezone.now() - timedelta(seconds=grace)
-    for name in candidates:
-        if name in referenced or upload_object.match(name).group(2) in in_flight:
-            continue
-        try:
-            if storage.get_modified_time(name) > cutoff:
-                continue
-        except (FileNotFoundError, NotImplementedError):
-            continue
-        report.objects_removed.append(name)
-        if not dry_run:
-            storage.delete(name)
+    referenced = {name for spec in owned for name in spec.stored_names() if name}
 
+    def unreferenced(name: str) -> bool:
+        match = upload_object.match(name)
+        return match is not None and name not in referenced and match.group(2) not in in_flight
 
-def _walk(storage, folder: str):
-    try:
-        directories, files = storage.listdir(folder)
-    except FileNotFoundError:
-        return
-    for name in files:
-        yield f"{folder}/{name}"
-    for directory in directories:
-        yield from _walk(storage, f"{folder}/{directory}")
+    orphans = orphans_sweep(storage=storage, prefixes=folders, grace=grace, dry_run=dry_run, unreferenced=unreferenced)
+    report.objects_removed.extend(orphans.names)
+    for alias, reason in orphans.unreachable.items():
+        logger.warning("sweep: objects on %s not swept: %s", alias, reason)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import random
 import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -30,6 +29,7 @@ from storage_app.backends.vercel_blob.errors import (
     missing,
 )
 from storage_app.backends.vercel_blob.io import RangeReader, UploadSource
+from storage_app.backoff import Backoff
 from storage_app.exceptions import StorageServiceError
 
 logger = logging.getLogger("storage_app.backends.vercel_blob.storage")
@@ -50,8 +50,8 @@ class RetryPolicy:
         retry_after = getattr(exc, "retry_after", None)
         if retry_after is not None:
             return min(retry_after, self.max_delay)
-        ceiling = min(self.max_delay, self.base_delay * 2 ** (state.attempt_number - 1))
-        return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not security
+        # The shared policy (storage_app.backoff): base doubled per retry, capped, equal jitter.
+        return Backoff(base=self.base_delay, cap=self.max_delay, jitter=0.5).delay(state.attempt_number)
 
 
 @dataclass(frozen=True)

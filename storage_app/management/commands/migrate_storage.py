@@ -5,7 +5,7 @@ import json as jsonlib
 from django.core.management.base import BaseCommand, CommandError
 
 from storage_app.exceptions import StorageUnavailable
-from storage_app.fallback import DEFAULT_ORDER, default_fallback_storage
+from storage_app.fallback import default_fallback_storage
 from storage_app.management.commands._relocation_output import RelocationOutput
 from storage_app.services.relocation import storage_migrate
 
@@ -18,8 +18,8 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--from", dest="source", required=True, choices=DEFAULT_ORDER)
-        parser.add_argument("--to", dest="target", required=True, choices=DEFAULT_ORDER)
+        parser.add_argument("--from", dest="source", required=True, help="The STORAGES alias to empty.")
+        parser.add_argument("--to", dest="target", required=True, help="The STORAGES alias to move to.")
         parser.add_argument("--dry-run", action="store_true", help="List what would move; change nothing.")
         parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
         parser.add_argument("--json", action="store_true", help="Print the report as JSON.")
@@ -28,6 +28,10 @@ class Command(BaseCommand):
         if source == target:
             raise CommandError("--from and --to name the same backend")
         storage = default_fallback_storage()
+        aliases = [backend.alias for backend in storage.backends] + list(storage.left_out)
+        for option, alias in (("--from", source), ("--to", target)):
+            if alias not in aliases:
+                raise CommandError(f"{option} {alias!r} is not a configured backend; choose from {', '.join(aliases)}")
         if storage.primary.alias == source and not json:
             self.stderr.write(
                 self.style.WARNING(

@@ -9,7 +9,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from documents.models import Document
-from storage_app.models import PendingDeletion, StoredFile
+from storage_app.models import StoredFile
 from tests.uploads.files import PDF_BYTES, docx_bytes, image_bytes, uploaded, zip_bytes
 from uploads.models import UploadTracking
 
@@ -262,7 +262,7 @@ def test_a_file_that_cannot_be_deleted_is_kept_for_retry(api, user, settings):
     document.file.name = "documents/stuck"
     document.save()
     assert api.delete(detail(document.pk)).status_code == 204
-    assert PendingDeletion.objects.get(name="documents/stuck").attempts == 1
+    assert StoredFile.objects.get(name="documents/stuck", state="deleting").attempts == 1  # the ledger
 
 
 @pytest.mark.django_db

@@ -11,7 +11,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from inventory.models import InventoryItem
-from storage_app.models import PendingDeletion, StoredFile
+from storage_app.models import StoredFile
 from tests.uploads.files import PDF_BYTES, image_bytes, uploaded
 from uploads.models import UploadTracking
 
@@ -351,9 +351,11 @@ def test_a_file_that_cannot_be_deleted_is_kept_for_retry(api, user, settings):
     item.save()
     assert api.delete(detail(item.pk)).status_code == 204
     assert not InventoryItem.objects.filter(pk=item.pk).exists()
-    pending = PendingDeletion.objects.get(name="inventory/stuck")
+    # The record is the ledger of the delete still owed, retried on its backoff.
+    pending = StoredFile.objects.get(name="inventory/stuck", state="deleting")
     assert pending.attempts == 1
     assert pending.last_error
+    assert pending.next_attempt_at is not None
 
 
 # --- files -------------------------------------------------------------------------------------

@@ -89,3 +89,21 @@ def test_command_prints_a_summary(leftovers):
     assert f"would re-queue upload {leftovers['stale'].pk}" in text
     assert "would remove orphaned object documents/1/999999/orphan.txt" in text
     assert text.strip().endswith("1 re-queued, 1 temporary files and 1 objects removed (dry run)")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_objects_no_record_accounts_for_under_the_kinds_folders_are_removed_too(user, settings):
+    # The sweep's walk is the storage library's orphan walk (reconcile_storage --orphans walks with it
+    # too): it lists the backends, so an object whose promotion's transaction rolled back is found.
+    root = Path(settings.LOCAL_STORAGE_ROOT)
+    for name in ("documents/1/888/rolled-back.txt", "users/1/888/not-a-kind-with-rows.txt"):
+        (root / name).parent.mkdir(parents=True)
+        (root / name).write_bytes(b"no record")
+        age(root / name, 7200)
+    (root / "documents/1/889/young.txt").parent.mkdir(parents=True)
+    (root / "documents/1/889/young.txt").write_bytes(b"no record yet")
+    report = uploads_sweep(grace=3600, stale_after=900)
+    assert report.objects_removed == ["documents/1/888/rolled-back.txt"]
+    assert not (root / "documents/1/888/rolled-back.txt").exists()
+    assert (root / "documents/1/889/young.txt").exists()  # within the grace period
+    assert (root / "users/1/888/not-a-kind-with-rows.txt").exists()  # outside the folders the sweep walks

@@ -55,9 +55,7 @@ def test_new_image_replaces_the_old_one_and_removes_its_files(user):
     first = upload_create(owner=user, file=uploaded("a.png", image_bytes("PNG")), kind="image")
     item = InventoryItem.objects.get(pk=first.inventory_item_id)
     old_image, old_thumb = item.image.name, item.thumbnail.name
-    upload_create(
-        owner=user, file=uploaded("b.png", image_bytes("PNG", color="red")), kind="image", target=item
-    )
+    upload_create(owner=user, file=uploaded("b.png", image_bytes("PNG", color="red")), kind="image", target=item)
     item.refresh_from_db()
     assert item.image.name.endswith("/b.png")
     assert not default_storage.exists(old_image)

@@ -10,7 +10,9 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import ContentFile
 
+from storage_app.backends.base import storage_from_settings
 from storage_app.backends.vercel_blob import signing as vercel_blob_signing
+from tests.peers.vercel_blob import storage_options
 
 ALIAS = "vercel_private"
 
@@ -128,3 +130,19 @@ def test_url_without_the_route_says_how_to_add_it(vercel_blob_private_storage, s
 
 
 urlpatterns: list = []
+
+
+def test_the_signed_url_names_the_storages_key_when_options_give_no_alias(settings, client, vercel_blob_private):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "vault": {
+            "BACKEND": "storage_app.backends.vercel_blob.storage.VercelBlobStorage",
+            "OPTIONS": storage_options(vercel_blob_private),
+        },
+    }
+    vault = storage_from_settings("vault")
+    name = vault.save("keys/a.txt", ContentFile(b"in the vault"))
+    url = vault.url(name)
+    assert urlsplit(url).path == "/blobs/private/vault/keys/a.txt"
+    response = client.get(url)
+    assert (response.status_code, stream(response)) == (200, b"in the vault")

@@ -1,0 +1,39 @@
+"""StoredFile records what a retry schedule of deferred deletes needs: attempts, next attempt, last error.
+
+Columns added only, with defaults in the database as well, so processes of the previous release
+keep inserting records while the new one is deployed.
+"""
+
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("storage_app", "0005_delete_uploadtracking"),
+    ]
+
+    operations = [
+        migrations.AddField(
+            model_name="storedfile",
+            name="attempts",
+            field=models.PositiveIntegerField(db_default=0, default=0, help_text="Failed purges of a deleting record"),
+        ),
+        migrations.AddField(
+            model_name="storedfile",
+            name="last_error",
+            field=models.TextField(blank=True, db_default="", default=""),
+        ),
+        migrations.AddField(
+            model_name="storedfile",
+            name="next_attempt_at",
+            field=models.DateTimeField(blank=True, help_text="When a deleting record is retried", null=True),
+        ),
+        migrations.AddIndex(
+            model_name="storedfile",
+            index=models.Index(
+                condition=models.Q(("state", "deleting")),
+                fields=["next_attempt_at"],
+                name="stored_file_deleting_due_idx",
+            ),
+        ),
+    ]
