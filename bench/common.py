@@ -122,12 +122,8 @@ def django_in_process(work: Path, **extra: str) -> None:
 @contextlib.contextmanager
 def nanio(work: Path) -> Iterator[NanioServer]:
     """The S3 server of the tests (nanio, SigV4-checking) on a free port, data in `work`."""
-    server = NanioServer(data_dir=work / "nanio", log_path=work / "nanio.log")
-    server.start()
-    try:
+    with NanioServer(data_dir=work / "nanio", log_path=work / "nanio.log") as server:
         yield server
-    finally:
-        server.stop()
 
 
 @contextlib.contextmanager

@@ -4,7 +4,7 @@ import io
 
 
 class CountingStream(io.BytesIO):
-    """An in-memory binary stream that counts the bytes read from it."""
+    """An in-memory binary stream that counts the bytes read from it (by read or readline)."""
 
     def __init__(self, data: bytes) -> None:
         super().__init__(data)
@@ -14,3 +14,8 @@ class CountingStream(io.BytesIO):
         chunk = super().read(size)
         self.bytes_read += len(chunk)
         return chunk
+
+    def readline(self, size: int | None = -1) -> bytes:
+        line = super().readline(size)
+        self.bytes_read += len(line)
+        return line

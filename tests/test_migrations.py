@@ -145,13 +145,18 @@ def fill_old_database(old) -> dict:
 
     upload_model = old.get_model("storage_app", "UploadTracking")
     common = {"content_type": "application/octet-stream", "size": 10, "checksum": "c" * 64}
+
+    def upload(owner, original_filename: str, kind: str, status: str, **fields):
+        return upload_model.objects.create(
+            **common, owner=owner, original_filename=original_filename, kind=kind, status=status, **fields
+        )
+
     uploads = [
-        upload_model.objects.create(
-            **common,
-            owner=alice,
-            original_filename="teapot.jpg",
-            kind="image",
-            status="complete",
+        upload(
+            alice,
+            "teapot.jpg",
+            "image",
+            "complete",
             permanent_name="inventory/teapot.jpg",
             permanent_backend="local",
             inventory_item=item,
@@ -159,35 +164,23 @@ def fill_old_database(old) -> dict:
             processing_started_at=now,
             completed_at=now,
         ),
-        upload_model.objects.create(
-            **common,
-            owner=alice,
-            original_filename="manual.pdf",
-            kind="document",
-            status="processing",
+        upload(
+            alice,
+            "manual.pdf",
+            "document",
+            "processing",
             temp_path="tmp/manual.pdf",
             document=document,
             attempts=2,
             processing_started_at=now,
         ),
-        upload_model.objects.create(
-            **common, owner=alice, original_filename="notes.txt", kind="file", status="pending", temp_path="tmp/n"
-        ),
-        upload_model.objects.create(
-            **common,
-            owner=bob,
-            original_filename="broken.bin",
-            kind="file",
-            status="error",
-            attempts=5,
-            last_error="backend down",
-        ),
-        upload_model.objects.create(
-            **common,
-            owner=bob,
-            original_filename="report.pdf",
-            kind="document",
-            status="complete",
+        upload(alice, "notes.txt", "file", "pending", temp_path="tmp/n"),
+        upload(bob, "broken.bin", "file", "error", attempts=5, last_error="backend down"),
+        upload(
+            bob,
+            "report.pdf",
+            "document",
+            "complete",
             permanent_name="documents/report.pdf",
             permanent_backend="s3",
             completed_at=now,

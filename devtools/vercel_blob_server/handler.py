@@ -380,24 +380,23 @@ class BlobRequestHandler(BaseHTTPRequestHandler):
         self._send_json(200, self._put_result(record))
 
     def _api_copy(self) -> None:
-        self._check_access()
-        destination = check_pathname(self._param("pathname"))
-        source = self._target_pathname(self._param("fromUrl"))
-        if source is None:
-            raise not_found()
-        record = self.state.store.copy(source, destination, self._write_options())
+        _source, record = self._copy_from_url()
         self._send_json(200, self._put_result(record))
 
     def _api_rename(self) -> None:
+        source, record = self._copy_from_url()
+        if record.pathname != source:
+            self.state.store.delete([source])
+        self._send_json(200, self._put_result(record))
+
+    def _copy_from_url(self):
+        """Copy the blob at `fromUrl` to `pathname`: (the source pathname, the new record)."""
         self._check_access()
         destination = check_pathname(self._param("pathname"))
         source = self._target_pathname(self._param("fromUrl"))
         if source is None:
             raise not_found()
-        record = self.state.store.copy(source, destination, self._write_options())
-        if record.pathname != source:
-            self.state.store.delete([source])
-        self._send_json(200, self._put_result(record))
+        return source, self.state.store.copy(source, destination, self._write_options())
 
     def _api_head(self) -> None:
         pathname = self._target_pathname(self._param("url"))

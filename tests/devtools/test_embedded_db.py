@@ -29,6 +29,7 @@ from devtools.embedded_db.server import (
     server_status,
     stop_server,
 )
+from tests.processes import run_manage
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,16 +43,27 @@ sys.stdin.readline()  # hold the server until told to exit
 """
 
 
-def start_holder(data_dir: Path) -> tuple[subprocess.Popen, str, int]:
-    proc = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(data_dir)],
+def run_script(script: str, data_dir: Path) -> subprocess.Popen:
+    """`python -c script data_dir` in the project root, talking over its stdin and stdout."""
+    return subprocess.Popen(
+        [sys.executable, "-c", script, str(data_dir)],
         cwd=ROOT,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
+
+
+def first_line(proc: subprocess.Popen, failure: str) -> list[str]:
+    """The words of the first line `proc` prints; none (it died first) fails with `failure`."""
     line = proc.stdout.readline().split()
-    assert line, "holder did not start the server"
+    assert line, failure
+    return line
+
+
+def start_holder(data_dir: Path) -> tuple[subprocess.Popen, str, int]:
+    proc = run_script(HOLDER, data_dir)
+    line = first_line(proc, "holder did not start the server")
     return proc, line[0], int(line[1])
 
 
@@ -291,17 +303,10 @@ time.sleep(600)
 
 
 def test_a_forked_child_attaches_on_its_own(data_dir):
-    parent = subprocess.Popen(
-        [sys.executable, "-c", FORKER, str(data_dir)],
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    parent = run_script(FORKER, data_dir)
     child_pid = None
     try:
-        line = parent.stdout.readline().split()
-        assert line, "the forked child did not attach"
+        line = first_line(parent, "the forked child did not attach")
         child_pid, socket_dir, port = int(line[0]), line[1], int(line[2])
         assert sorted(server_status(data_dir)["attached"]) == sorted([parent.pid, child_pid])
         kill(parent)
@@ -323,14 +328,7 @@ def test_a_forked_child_attaches_on_its_own(data_dir):
 def manage(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "instantory.settings_test", "EMBEDDED_DB_DIR": str(data_dir)}
     env.pop("DATABASE_URL", None)
-    return subprocess.run(
-        [sys.executable, "manage.py", "embedded_db", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_manage("embedded_db", *args, env=env)
 
 
 def test_the_embedded_db_command_shows_and_stops_the_server(data_dir):

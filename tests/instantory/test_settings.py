@@ -3,12 +3,10 @@
 import json
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.processes import run_manage
 
 
 def run_check(**env_overrides: str) -> subprocess.CompletedProcess:
@@ -16,9 +14,7 @@ def run_check(**env_overrides: str) -> subprocess.CompletedProcess:
     env.update({"INSTANTORY_IGNORE_DOTENV": "1", "DEBUG": "1"})
     env.update(env_overrides)
     env = {k: v for k, v in env.items() if v is not None and v != "<unset>"}
-    return subprocess.run(
-        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
-    )
+    return run_manage("check", env=env)
 
 
 @pytest.mark.parametrize(
@@ -111,6 +107,13 @@ def test_tests_run_on_postgresql_with_pgvector(db):
     assert "vector_cosine_ops" in indexdef
 
 
+def shell_json(code: str, env: dict[str, str]) -> tuple[object, str]:
+    """`manage.py shell -c code` with the settings of `env` alone: the last line it prints as JSON, and all it wrote."""
+    result = run_manage("shell", "-c", code, env=env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1]), result.stdout + result.stderr
+
+
 def beat_schedule(**env_overrides: str) -> dict[str, list]:
     env = {**os.environ, "INSTANTORY_IGNORE_DOTENV": "1", "DEBUG": "1", **env_overrides}
     env.pop("DJANGO_SETTINGS_MODULE", None)
@@ -118,16 +121,7 @@ def beat_schedule(**env_overrides: str) -> dict[str, list]:
         "import json; from django.conf import settings; "
         "print(json.dumps({k: [v['task'], v['schedule']] for k, v in settings.CELERY_BEAT_SCHEDULE.items()}))"
     )
-    result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", code],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return shell_json(code, env)[0]
 
 
 def test_beat_runs_the_sweep_and_reconcile_periodically():
@@ -171,19 +165,11 @@ def test_storage_variables_reach_the_backends_through_their_default_settings(tmp
         "'s3': [s.alias, s.bucket_name, s.location, s.querystring_expire, s.endpoint_url, s.region_name], "
         "'local': [l.alias, l.location], 'chain': [b.alias for b in default_fallback_storage().backends]}))"
     )
-    result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", code],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == {
+    printed, output = shell_json(code, env)
+    assert printed == {
         "vercel": ["vercel", "envstore", "http://127.0.0.1:9/api/blob", "private", 6 * 1024**2, 5, 600],
         "s3": ["s3", "shop", "media", 60, "http://127.0.0.1:9", "eu-west-1"],
         "local": ["local", str(tmp_path / "media")],
         "chain": ["local", "vercel", "s3"],
     }
-    assert "s3cretpart" not in result.stdout + result.stderr
+    assert "s3cretpart" not in output

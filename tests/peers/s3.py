@@ -93,6 +93,13 @@ class NanioServer:
             self.kill()
             raise RuntimeError(f"nanio did not start on {self.endpoint}:\n{self.log()}") from None
 
+    def __enter__(self) -> NanioServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
@@ -216,12 +223,8 @@ def _new_bucket(server: NanioServer) -> S3Peer:
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory) -> Iterator[NanioServer]:
     workdir = tmp_path_factory.mktemp("nanio")
-    server = NanioServer(data_dir=workdir / "data", log_path=workdir / "nanio.log")
-    server.start()
-    try:
+    with NanioServer(data_dir=workdir / "data", log_path=workdir / "nanio.log") as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -35,6 +35,22 @@ def chain(*, vercel=None, s3=None, local: Path | None = None, **options) -> Fall
     return FallbackStorage(backends, **options)
 
 
+def configure_primary(settings, s3_peer, backend: str, **overrides) -> None:
+    """Settings for the configured chain with `backend` as its primary and the S3 peer's bucket (a
+    Vercel Blob backend wants the vercel_blob_settings fixture), `overrides` set as well."""
+    for key, value in s3_peer.settings().items():
+        setattr(settings, key, value)
+    settings.STORAGE_BACKEND = backend
+    for key, value in overrides.items():
+        setattr(settings, key, value)
+    settings.STORAGES = dict(settings.STORAGES)  # drops storages and breakers built from older settings
+
+
+def configure_chain(settings, s3_peer, **overrides) -> None:
+    """Settings for the configured chain vercel → s3 → local, as in production, health never cached."""
+    configure_primary(settings, s3_peer, "vercel", STORAGE_HEALTH_CACHE_SECONDS=0, **overrides)
+
+
 def local_files(root: Path) -> list[str]:
     """Every file under a local store, as storage names."""
     return sorted(str(path.relative_to(root)) for path in root.rglob("*") if path.is_file())
@@ -84,7 +100,25 @@ def manage_env(settings, **extra: str) -> dict[str, str]:
     return env
 
 
+def chain_env(settings, vercel_server, s3_peer, **extra: str) -> dict[str, str]:
+    """Environment of a `manage.py` subprocess on the chain vercel → s3 → local over the given peers."""
+    return manage_env(settings, STORAGE_BACKEND="vercel", **vercel_env(vercel_server), **s3_peer.env(), **extra)
+
+
 def manage(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def start_reconcile(env: dict[str, str]) -> subprocess.Popen:
+    """A `manage.py reconcile_storage` process naming every file it moves ("moved: ..."), its output
+    piped, for a test to kill mid-run."""
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "reconcile_storage", "--no-progress", "-v", "2"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )

@@ -24,6 +24,13 @@ def up():
     return "ok"
 
 
+def fail(breaker: CircuitBreaker, times: int) -> None:
+    """`times` calls through `breaker` to a backend that is down."""
+    for _ in range(times):
+        with pytest.raises(StorageConnectionError):
+            breaker.call(down)
+
+
 @pytest.fixture
 def clock():
     return Clock()
@@ -35,9 +42,7 @@ def breaker(clock):
 
 
 def test_opens_after_fail_max_consecutive_outages_and_then_refuses_without_calling(breaker):
-    for _ in range(3):
-        with pytest.raises(StorageConnectionError):
-            breaker.call(down)
+    fail(breaker, 3)
     assert breaker.state == OPEN
     calls = []
     with pytest.raises(CircuitOpen) as refused:
@@ -48,13 +53,9 @@ def test_opens_after_fail_max_consecutive_outages_and_then_refuses_without_calli
 
 
 def test_a_success_resets_the_consecutive_count(breaker):
-    for _ in range(2):
-        with pytest.raises(StorageConnectionError):
-            breaker.call(down)
+    fail(breaker, 2)
     assert breaker.call(up) == "ok"
-    for _ in range(2):
-        with pytest.raises(StorageConnectionError):
-            breaker.call(down)
+    fail(breaker, 2)
     assert breaker.state == CLOSED
 
 
@@ -71,9 +72,7 @@ def test_client_errors_missing_files_and_bugs_never_trip_it(breaker, error):
 
 
 def test_after_the_cool_down_one_trial_call_closes_it(breaker, clock):
-    for _ in range(3):
-        with pytest.raises(StorageConnectionError):
-            breaker.call(down)
+    fail(breaker, 3)
     clock.now += 29.9
     assert breaker.is_open()
     clock.now += 0.2
@@ -83,9 +82,7 @@ def test_after_the_cool_down_one_trial_call_closes_it(breaker, clock):
 
 
 def test_a_failed_trial_opens_it_again_for_a_full_cool_down(breaker, clock):
-    for _ in range(3):
-        with pytest.raises(StorageConnectionError):
-            breaker.call(down)
+    fail(breaker, 3)
     clock.now += 31
     with pytest.raises(StorageTimeout):
         breaker.call(lambda: (_ for _ in ()).throw(StorageTimeout("slow")))
@@ -94,9 +91,7 @@ def test_a_failed_trial_opens_it_again_for_a_full_cool_down(breaker, clock):
 
 
 def test_half_open_lets_exactly_one_trial_through_while_it_runs(breaker, clock):
-    for _ in range(3):
-        with pytest.raises(StorageConnectionError):
-            breaker.call(down)
+    fail(breaker, 3)
     clock.now += 31
     inside, release = threading.Event(), threading.Event()
     results = []
@@ -119,9 +114,7 @@ def test_half_open_lets_exactly_one_trial_through_while_it_runs(breaker, clock):
 
 
 def test_a_trial_ending_in_a_bug_frees_the_slot_for_another_trial(breaker, clock):
-    for _ in range(3):
-        with pytest.raises(StorageConnectionError):
-            breaker.call(down)
+    fail(breaker, 3)
     clock.now += 31
     with pytest.raises(KeyError):
         breaker.call(lambda: {}["missing"])

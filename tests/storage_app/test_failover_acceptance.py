@@ -8,8 +8,6 @@ disk) → location records; health through GET /api/health/storage; reconcile as
 
 import hashlib
 import signal
-import subprocess
-import sys
 import threading
 import time
 
@@ -22,7 +20,14 @@ from rest_framework.test import APIClient
 from storage_app.breakers import process_breakers
 from storage_app.health import PROBE_PREFIX, health_cache_clear
 from storage_app.models import StoredFile
-from tests.storage_app.fallback_support import ROOT, local_files, manage, manage_env, vercel_env
+from tests.storage_app.fallback_support import (
+    chain_env,
+    configure_chain,
+    local_files,
+    manage,
+    manage_env,
+    start_reconcile,
+)
 from tests.uploads.files import image_bytes, uploaded
 from uploads.models import UploadTracking
 
@@ -32,11 +37,7 @@ HEALTH = reverse("storage-health")
 @pytest.fixture
 def configured(settings, vercel_blob_settings, s3_outage_peer):
     """The configured chain vercel → s3 → local, from settings, as in production."""
-    for key, value in s3_outage_peer.settings().items():
-        setattr(settings, key, value)
-    settings.STORAGE_BACKEND = "vercel"
-    settings.STORAGE_HEALTH_CACHE_SECONDS = 0
-    settings.STORAGES = dict(settings.STORAGES)  # drops storages and breakers built from older settings
+    configure_chain(settings, s3_outage_peer)
     health_cache_clear()
     yield settings
     health_cache_clear()
@@ -142,17 +143,8 @@ def test_vercel_down_then_s3_down_then_vercel_back_reconcile_killed_and_rerun(
     s3_outage_peer.server.restart()
     everything = sorted([*on_s3, late.permanent_name])
     vercel_blob.faults.slow(0.3, routes="put")  # each copy takes a moment, so the kill lands mid-run
-    env = manage_env(
-        configured, STORAGE_BACKEND="vercel", **vercel_env(vercel_blob), **s3_outage_peer.env(), LOG_LEVEL="error"
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "manage.py", "reconcile_storage", "--no-progress", "-v", "2"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    env = chain_env(configured, vercel_blob, s3_outage_peer, LOG_LEVEL="error")
+    proc = start_reconcile(env)
     for line in proc.stdout:
         if line.startswith("moved: "):
             proc.send_signal(signal.SIGKILL)

@@ -9,7 +9,7 @@ import signal
 import pytest
 
 from storage_app.models import StoredFile
-from tests.storage_app.fallback_support import local_files, manage, manage_env, vercel_env
+from tests.storage_app.fallback_support import configure_primary, local_files, manage, manage_env, vercel_env
 from uploads.manager import StoreDeferred, storage_manager
 from uploads.models import UploadTracking
 from uploads.services.sweep import uploads_sweep
@@ -24,10 +24,7 @@ def blobs(server) -> list[str]:
 
 @pytest.fixture
 def configured(settings, vercel_blob_settings, s3_outage_peer):
-    for key, value in s3_outage_peer.settings().items():
-        setattr(settings, key, value)
-    settings.STORAGE_BACKEND = "vercel"
-    settings.STORAGES = dict(settings.STORAGES)
+    configure_primary(settings, s3_outage_peer, "vercel")
     return settings
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 
 import pytest
@@ -12,6 +11,7 @@ from django.test.client import BOUNDARY, MULTIPART_CONTENT, RequestFactory, enco
 from django.urls import reverse
 from rest_framework.test import force_authenticate
 
+from tests.streams import CountingStream
 from tests.uploads.files import image_bytes
 from uploads.api.uploads import UploadListCreateApi
 from uploads.models import UploadTracking
@@ -20,31 +20,13 @@ from uploads.upload_handler import FORM_OVERHEAD
 MiB = 1024 * 1024
 
 
-class CountingInput(io.BytesIO):
-    """The request body as the WSGI server hands it over, counting what the app reads of it."""
-
-    def __init__(self, data: bytes) -> None:
-        super().__init__(data)
-        self.bytes_read = 0
-
-    def read(self, size: int | None = -1) -> bytes:
-        chunk = super().read(size)
-        self.bytes_read += len(chunk)
-        return chunk
-
-    def readline(self, size: int | None = -1) -> bytes:
-        line = super().readline(size)
-        self.bytes_read += len(line)
-        return line
-
-
 def multipart(fields: dict) -> bytes:
     return encode_multipart(BOUNDARY, fields)
 
 
 def post_raw(user, body: bytes, *, content_length: int | None = None):
     """POST /api/uploads/ with `body` as the server's input stream, announcing `content_length`."""
-    stream = CountingInput(body)
+    stream = CountingStream(body)  # the request body as the WSGI server hands it over
     length = len(body) if content_length is None else content_length
     environ = RequestFactory()._base_environ(
         REQUEST_METHOD="POST",

@@ -23,6 +23,13 @@ def move_content_type_back(apps, schema_editor) -> None:
     _rename(apps, "uploads", "storage_app")
 
 
+def _optional_upload_link(to: str) -> models.ForeignKey:
+    """UploadTracking's link to what an upload became (an item's image, a document), cleared when it goes."""
+    return models.ForeignKey(
+        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name="uploads", to=to
+    )
+
+
 class Migration(migrations.Migration):
     initial = True
 
@@ -81,26 +88,8 @@ class Migration(migrations.Migration):
                         ("completed_at", models.DateTimeField(blank=True, null=True)),
                         ("created_at", models.DateTimeField(auto_now_add=True)),
                         ("updated_at", models.DateTimeField(auto_now=True)),
-                        (
-                            "document",
-                            models.ForeignKey(
-                                blank=True,
-                                null=True,
-                                on_delete=django.db.models.deletion.SET_NULL,
-                                related_name="uploads",
-                                to="documents.document",
-                            ),
-                        ),
-                        (
-                            "inventory_item",
-                            models.ForeignKey(
-                                blank=True,
-                                null=True,
-                                on_delete=django.db.models.deletion.SET_NULL,
-                                related_name="uploads",
-                                to="inventory.inventoryitem",
-                            ),
-                        ),
+                        ("document", _optional_upload_link("documents.document")),
+                        ("inventory_item", _optional_upload_link("inventory.inventoryitem")),
                         (
                             "owner",
                             models.ForeignKey(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from core.management import add_no_progress_argument
 from documents.embedders import EmbedderError, get_embedder
 from documents.models import Document
 from documents.services.processing import document_process
@@ -38,7 +39,7 @@ class Command(BaseCommand):
             action="store_true",
             help="Finally delete vectors of models other than the configured one and vectors of deleted documents.",
         )
-        parser.add_argument("--no-progress", action="store_true", help="No progress bar (for logs).")
+        add_no_progress_argument(parser, "No progress bar (for logs).")
 
     def handle(self, *args, model, documents, force, keep_other_models, reextract, prune, no_progress, **options):
         try:

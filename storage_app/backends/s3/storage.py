@@ -51,6 +51,7 @@ from urllib3.exceptions import HTTPError as Urllib3HTTPError
 from storage_app.backends.base import StorageBackend
 from storage_app.backends.names import check_save_arguments
 from storage_app.backends.names import clean_name as checked_name
+from storage_app.backends.streams import seek_target
 from storage_app.exceptions import (
     StorageAccessDenied,
     StorageConnectionError,
@@ -366,16 +367,7 @@ class S3ObjectStream(io.RawIOBase):
         return self._position
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        if whence == io.SEEK_SET:
-            target = offset
-        elif whence == io.SEEK_CUR:
-            target = self._position + offset
-        elif whence == io.SEEK_END:
-            target = self.size + offset
-        else:
-            raise ValueError(f"invalid whence {whence}")
-        if target < 0:
-            raise ValueError("negative seek position")
+        target = seek_target(offset, whence, position=self._position, size=self.size)
         if target != self._position:
             self._close_body()
             if target < self.size:

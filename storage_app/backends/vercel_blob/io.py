@@ -20,6 +20,7 @@ import requests
 import urllib3.exceptions
 from django.core.files.base import File
 
+from storage_app.backends.streams import seek_target
 from storage_app.backends.vercel_blob.errors import error_from_exception
 from storage_app.exceptions import (
     StorageConnectionError,
@@ -164,16 +165,7 @@ class BlobReader(io.RawIOBase):
         return self._position
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        if whence == io.SEEK_SET:
-            target = offset
-        elif whence == io.SEEK_CUR:
-            target = self._position + offset
-        elif whence == io.SEEK_END:
-            target = self._size + offset
-        else:
-            raise ValueError(f"invalid whence ({whence})")
-        if target < 0:
-            raise ValueError(f"negative seek position {target}")
+        target = seek_target(offset, whence, position=self._position, size=self._size)
         self._position = target
         return target
 

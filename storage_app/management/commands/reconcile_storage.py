@@ -4,6 +4,7 @@ import json as jsonlib
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.management import add_dry_run_argument, add_json_argument, add_no_progress_argument
 from storage_app.management.commands._relocation_output import RelocationOutput
 from storage_app.services.relocation import RelocationBusy, TargetUnavailable, orphans_sweep, storage_reconcile
 
@@ -16,9 +17,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--dry-run", action="store_true", help="List what would move; change nothing.")
-        parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
-        parser.add_argument("--json", action="store_true", help="Print the report as JSON.")
+        add_dry_run_argument(parser, "List what would move; change nothing.")
+        add_no_progress_argument(parser)
+        add_json_argument(parser)
         parser.add_argument(
             "--orphans",
             action="store_true",

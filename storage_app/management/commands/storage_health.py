@@ -4,6 +4,7 @@ import json as jsonlib
 
 from django.core.management.base import BaseCommand
 
+from core.management import add_json_argument, add_seconds_argument
 from storage_app.health import storage_health
 
 
@@ -14,10 +15,8 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--json", action="store_true", help="Print the full report as JSON.")
-        parser.add_argument(
-            "--timeout", type=float, default=None, help="Seconds (default STORAGE_HEALTH_PROBE_TIMEOUT)."
-        )
+        add_json_argument(parser, "Print the full report as JSON.")
+        add_seconds_argument(parser, "--timeout", setting="STORAGE_HEALTH_PROBE_TIMEOUT", number=float)
 
     def handle(self, *args, json: bool, timeout: float | None, **options):
         report = storage_health(timeout=timeout)

@@ -8,7 +8,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from storage_app.models import StoredFile
-from tests.storage_app.fallback_support import local_files, manage, manage_env
+from tests.storage_app.fallback_support import configure_primary, local_files, manage, manage_env
 
 
 def content(index: int) -> bytes:
@@ -18,10 +18,7 @@ def content(index: int) -> bytes:
 @pytest.fixture
 def on_s3(db, settings, s3_peer):
     """Four files stored while S3 was the primary (the provider being switched away from)."""
-    for key, value in s3_peer.settings().items():
-        setattr(settings, key, value)
-    settings.STORAGE_BACKEND = "s3"
-    settings.STORAGES = dict(settings.STORAGES)
+    configure_primary(settings, s3_peer, "s3")
     names = [default_storage.save(f"docs/file-{i}.txt", ContentFile(content(i))) for i in range(4)]
     assert {default_storage.backend_of(name) for name in names} == {"s3"}
     return names

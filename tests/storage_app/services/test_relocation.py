@@ -2,8 +2,6 @@
 
 import hashlib
 import signal
-import subprocess
-import sys
 import threading
 
 import psycopg
@@ -27,7 +25,16 @@ from storage_app.services.relocation import (
     storage_reconcile,
 )
 from storage_app.tasks import reconcile_storage_task
-from tests.storage_app.fallback_support import ROOT, chain, local_files, manage, manage_env, vercel_env
+from tests.storage_app.fallback_support import (
+    ROOT,
+    chain,
+    chain_env,
+    configure_chain,
+    local_files,
+    manage,
+    start_reconcile,
+    vercel_env,
+)
 
 
 def content(index: int) -> bytes:
@@ -67,12 +74,7 @@ def one_file_on_s3(vercel_blob, s3_peer) -> tuple[FallbackStorage, str]:
 @pytest.fixture
 def configured(settings, vercel_blob_settings, s3_outage_peer):
     """The configured chain vercel → s3 → local, with breakers that do not open during set-up."""
-    for key, value in s3_outage_peer.settings().items():
-        setattr(settings, key, value)
-    settings.STORAGE_BACKEND = "vercel"
-    settings.STORAGE_BREAKER_FAIL_MAX = 1000
-    settings.STORAGE_HEALTH_CACHE_SECONDS = 0
-    settings.STORAGES = dict(settings.STORAGES)
+    configure_chain(settings, s3_outage_peer, STORAGE_BREAKER_FAIL_MAX=1000)
     return settings
 
 
@@ -290,10 +292,6 @@ def wait_until(condition, log, timeout: float = 60) -> None:
 # --- crash safety: a real `manage.py reconcile_storage` killed mid-way, then run again ------------
 
 
-def crash_env(configured, vercel_blob, s3_peer, **extra: str) -> dict[str, str]:
-    return manage_env(configured, STORAGE_BACKEND="vercel", **vercel_env(vercel_blob), **s3_peer.env(), **extra)
-
-
 def stored_on_s3_while_vercel_is_down(vercel_blob, count: int) -> list[str]:
     vercel_blob.refuse_connections()
     names = [default_storage.save(f"docs/file-{i}.txt", ContentFile(content(i))) for i in range(count)]
@@ -306,7 +304,7 @@ def stored_on_s3_while_vercel_is_down(vercel_blob, count: int) -> list[str]:
 @pytest.mark.parametrize("step", ["after_copy", "after_switch"])
 def test_killed_at_a_step_then_rerun_is_consistent_with_no_duplicates(configured, vercel_blob, s3_outage_peer, step):
     names = stored_on_s3_while_vercel_is_down(vercel_blob, 6)
-    env = crash_env(
+    env = chain_env(
         configured,
         vercel_blob,
         s3_outage_peer,
@@ -327,7 +325,7 @@ def test_killed_at_a_step_then_rerun_is_consistent_with_no_duplicates(configured
         with default_storage.open(name) as handle:
             assert handle.read() == content(int(name.split("-")[1].split(".")[0]))
 
-    rerun = manage(crash_env(configured, vercel_blob, s3_outage_peer), "reconcile_storage", "--no-progress")
+    rerun = manage(chain_env(configured, vercel_blob, s3_outage_peer), "reconcile_storage", "--no-progress")
     assert rerun.returncode == 0, rerun.stderr
     assert_all_home(vercel_blob, names, s3_outage_peer, configured.LOCAL_STORAGE_ROOT)
 
@@ -336,15 +334,8 @@ def test_killed_at_a_step_then_rerun_is_consistent_with_no_duplicates(configured
 def test_sigkill_from_outside_mid_run_then_rerun_is_consistent(configured, vercel_blob, s3_outage_peer):
     names = stored_on_s3_while_vercel_is_down(vercel_blob, 8)
     vercel_blob.faults.slow(0.05, routes="put")  # each copy takes a moment, so the kill lands mid-run
-    env = crash_env(configured, vercel_blob, s3_outage_peer)
-    proc = subprocess.Popen(
-        [sys.executable, "manage.py", "reconcile_storage", "--no-progress", "-v", "2"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    env = chain_env(configured, vercel_blob, s3_outage_peer)
+    proc = start_reconcile(env)
     moved_lines = 0
     for line in proc.stdout:
         moved_lines += line.startswith("moved: ")

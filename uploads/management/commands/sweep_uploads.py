@@ -4,6 +4,7 @@ import json as jsonlib
 
 from django.core.management.base import BaseCommand
 
+from core.management import add_dry_run_argument, add_json_argument, add_seconds_argument
 from uploads.services.sweep import uploads_sweep
 
 
@@ -14,10 +15,10 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--dry-run", action="store_true", help="List what would be done, change nothing.")
-        parser.add_argument("--grace", type=int, default=None, help="Seconds (default UPLOAD_SWEEP_GRACE).")
-        parser.add_argument("--stale-after", type=int, default=None, help="Seconds (default UPLOAD_STALE_AFTER).")
-        parser.add_argument("--json", action="store_true", help="Print the report as JSON.")
+        add_dry_run_argument(parser, "List what would be done, change nothing.")
+        add_seconds_argument(parser, "--grace", setting="UPLOAD_SWEEP_GRACE")
+        add_seconds_argument(parser, "--stale-after", setting="UPLOAD_STALE_AFTER")
+        add_json_argument(parser)
 
     def handle(self, *args, dry_run: bool, grace, stale_after, json: bool, **options):
         report = uploads_sweep(dry_run=dry_run, grace=grace, stale_after=stale_after)
