@@ -77,8 +77,10 @@ def test_parts_read_in_parallel_are_hashed_by_a_thread_alongside_them():
                 sent += len(reader.read(min(64 * 1024, part - sent)))
         return sent
 
+    # The first part is sent last (the pool starts four later parts first), so some read is sure to
+    # skip ahead however the threads are scheduled.
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
-        assert sum(pool.map(send, range(0, len(DATA), part))) == len(DATA)
+        assert sum(pool.map(send, reversed(range(0, len(DATA), part)))) == len(DATA)
     assert reader._catch_up is not None  # the reads skipped ahead: a thread took the hashing over
     assert reader.hexdigest() == hashlib.sha256(DATA).hexdigest()
     assert reader.hexdigest() == hashlib.sha256(DATA).hexdigest()  # asking twice gives the same
