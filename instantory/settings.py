@@ -6,6 +6,8 @@ the README's configuration table lists each variable with its default.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.core.exceptions import ImproperlyConfigured
 
 from instantory.env import (
@@ -46,7 +48,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
-    "rest_framework.authtoken",
+    "rest_framework.authtoken",  # keys issued before knox, still accepted (core.api.authentication)
+    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -240,7 +243,8 @@ if STORAGE_RECONCILE_INTERVAL:
 # --- REST framework ------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # Knox's hashed, expiring tokens (legacy DRF keys still accepted), then the session.
+        "core.api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -251,6 +255,9 @@ REST_FRAMEWORK = {
     # Every layer's errors (upload refusals, storage outages, ...) answered in one place.
     "EXCEPTION_HANDLER": "instantory.api.exception_handler.exception_handler",
 }
+# API tokens (django-rest-knox): stored as digests, each valid API_TOKEN_TTL seconds from its issue.
+API_TOKEN_TTL = env_int("API_TOKEN_TTL", 7 * 24 * 3600, minimum=60)
+REST_KNOX = {"TOKEN_TTL": timedelta(seconds=API_TOKEN_TTL), "AUTH_HEADER_PREFIX": "Token"}
 SPECTACULAR_SETTINGS = {
     "TITLE": "Instantory API",
     "DESCRIPTION": "Inventory items, documents, tracked uploads, semantic search and storage health.",

@@ -8,6 +8,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    path("api/auth/", include("instantory.accounts.urls")),
     path("api/health/", include("storage_app.api.urls")),
     # Signed URLs of a private Vercel Blob store are served here (storage_app.backends.vercel_blob.views).
     path("blobs/", include("storage_app.backends.vercel_blob.urls")),
