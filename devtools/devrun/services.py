@@ -72,7 +72,12 @@ class Supervisor:
         while not self.stop.wait(1.0):
             pass
 
-    def run(self, argv: list[str], env: dict[str, str] | None = None, ready: Callable[[subprocess.Popen], None] | None = None) -> None:
+    def run(
+        self,
+        argv: list[str],
+        env: dict[str, str] | None = None,
+        ready: Callable[[subprocess.Popen], None] | None = None,
+    ) -> None:
         # The child gets its own process group: honcho's Ctrl-C reaches us, and we stop it in order.
         proc = subprocess.Popen(argv, env=env, start_new_session=True)
         pid_file = self.pid_file()
@@ -114,7 +119,11 @@ def blob(sup: Supervisor) -> None:
 def s3(sup: Supervisor) -> None:
     port = local_port(settings.AWS_S3_ENDPOINT_URL)
     if port is None or not settings.AWS_STORAGE_BUCKET_NAME:
-        sup.say("s3: no local server (" + ("using the configured S3" if settings.AWS_STORAGE_BUCKET_NAME else "S3 not configured") + ")")
+        sup.say(
+            "s3: no local server ("
+            + ("using the configured S3" if settings.AWS_STORAGE_BUCKET_NAME else "S3 not configured")
+            + ")"
+        )
         return sup.idle()
     nanio = shutil.which("nanio", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
     if nanio is None:
@@ -162,7 +171,20 @@ def redis(sup: Supervisor) -> None:
     binary = shutil.which("redis-server")
     if port is None or binary is None:
         return sup.idle()  # the worker line says how tasks run
-    sup.run([binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data_dir("redis")), "--loglevel", "warning"])
+    sup.run(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data_dir("redis")), "--loglevel", "warning"]
+    )
+
+
+def db_ready_marker() -> Path:
+    return data_dir("run") / "db-ready"
+
+
+def wait_for_migrations(sup: Supervisor, timeout: float = 300.0) -> None:
+    """Until the web line has migrated: the first start creates the embedded database, one process at a time."""
+    deadline = time.monotonic() + timeout
+    while not db_ready_marker().exists() and time.monotonic() < deadline and not sup.stop.is_set():
+        sup.stop.wait(0.2)
 
 
 def _celery(sup: Supervisor, *args: str) -> None:
@@ -170,6 +192,9 @@ def _celery(sup: Supervisor, *args: str) -> None:
         if args[0] == "worker":  # said once per run, by the worker line only
             sup.say("worker: no CELERY_BROKER_URL (redis-server not installed): tasks run in-process after commit")
         return sup.idle()
+    wait_for_migrations(sup)
+    if sup.stop.is_set():
+        return
     sup.run([sys.executable, "-m", "celery", "-A", "instantory", *args])
 
 
@@ -183,10 +208,12 @@ def beat(sup: Supervisor) -> None:
 
 def web(sup: Supervisor) -> None:
     host, port = os.environ.get("RUN_HOST", "127.0.0.1"), os.environ.get("RUN_PORT", "8000")
+    db_ready_marker().unlink(missing_ok=True)
     for step in (manage("migrate", "--noinput"), manage("ensure_superuser")):
         if subprocess.run(step).returncode != 0:
             sup.say(f"web: {' '.join(step[1:])} failed")
             return sup.idle()
+    db_ready_marker().touch()
     sup.run(manage("runserver", f"{host}:{port}", *os.environ.get("RUN_SERVER_ARGS", "").split()))
 
 
