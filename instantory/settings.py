@@ -169,6 +169,8 @@ AWS_S3_FILE_OVERWRITE = False
 LOCAL_STORAGE_ROOT = BASE_DIR / env_str("LOCAL_STORAGE_ROOT", ".data/media")
 TEMP_UPLOAD_ROOT = BASE_DIR / env_str("TEMP_UPLOAD_ROOT", ".data/tmp")
 MEDIA_ROOT = LOCAL_STORAGE_ROOT
+# Lifetime of the signed URLs of local files (storage_app.backends.local.views, under /files/).
+LOCAL_STORAGE_SIGNED_URL_TTL = env_int("LOCAL_STORAGE_SIGNED_URL_TTL", 3600, minimum=1, maximum=7 * 24 * 3600)
 
 # Circuit breaker per backend (storage_app.fallback)
 STORAGE_BREAKER_FAIL_MAX = env_int("STORAGE_BREAKER_FAIL_MAX", 3, minimum=1)

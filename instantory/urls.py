@@ -15,6 +15,8 @@ urlpatterns = [
     path("api/health/", include("storage_app.api.urls")),
     # Signed URLs of a private Vercel Blob store are served here (storage_app.backends.vercel_blob.views).
     path("blobs/", include("storage_app.backends.vercel_blob.urls")),
+    # Signed URLs of files on the local disk (storage_app.backends.local.views).
+    path("files/", include("storage_app.backends.local.urls")),
     path("api/uploads/", include("uploads.urls")),
     path("api/inventory/", include("inventory.urls")),
     # Search is matched before the document routes so "search" is never read as a document id.
