@@ -4,9 +4,9 @@ import hashlib
 import io
 
 import pytest
-from django.test import Client
 from asgiref.sync import async_to_sync
 from django.core.files.base import ContentFile
+from django.test import Client
 from model_bakery import baker
 
 from storage_app.fallback import FallbackStorage

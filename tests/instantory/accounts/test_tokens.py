@@ -36,7 +36,8 @@ def test_obtain_gives_a_working_token_stored_hashed_with_an_expiry(account):
     key = response.json()["token"]
     assert with_token(key).get("/api/inventory/").status_code == 200
     stored = AuthToken.objects.get(user=account)
-    assert key not in (stored.digest, stored.token_key) and len(stored.digest) == 128
+    assert key not in (stored.digest, stored.token_key)
+    assert len(stored.digest) == 128
     assert stored.expiry > timezone.now() + timedelta(days=6)
     assert response.json()["expiry"]
 
