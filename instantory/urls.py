@@ -6,6 +6,7 @@ from instantory.metrics import MetricsView
 
 urlpatterns = [
     # admin.site is instantory.admin_site.sites.InstantoryAdminSite (the admin app's default_site).
+    path("", include("instantory.web.urls")),
     path("admin/", admin.site.urls),
     path("metrics", MetricsView.as_view(), name="metrics"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -30,7 +30,7 @@ def test_changelist_renders_with_search_and_filters(staff_client, some_rows, app
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("app", "model"), ADMIN_MODELS)
+@pytest.mark.parametrize(("app", "model"), [m for m in ADMIN_MODELS if m != ("uploads", "uploadtracking")])
 def test_add_page_renders(staff_client, app, model):
     response = staff_client.get(reverse(f"admin:{app}_{model}_add"))
     assert response.status_code == 200
