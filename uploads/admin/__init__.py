@@ -23,7 +23,7 @@ class UploadTrackingAdmin(admin.ModelAdmin):
         "kind",
         "status_badge",
         "human_size",
-        "permanent_backend",
+        "backend",
         "attempts",
         "target",
         "short_error",
@@ -58,6 +58,10 @@ class UploadTrackingAdmin(admin.ModelAdmin):
     @admin.display(description="Size", ordering="size")
     def human_size(self, upload):
         return filesizeformat(upload.size)
+
+    @admin.display(description="Backend", ordering="permanent_backend")
+    def backend(self, upload):
+        return upload.permanent_backend or "—"
 
     @admin.display(description="Created", ordering="created_at")
     def created(self, upload):
