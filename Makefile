@@ -43,7 +43,7 @@ install-dev: $(VENV)/.installed-dev
 run: install-run
 	RUN_BLOB_PORT=$(RUN_BLOB_PORT) RUN_S3_PORT=$(RUN_S3_PORT) RUN_REDIS_PORT=$(RUN_REDIS_PORT) \
 	  $(BIN)/python -m devtools.devrun.env_file .env
-	PATH="$(abspath $(BIN)):$$PATH" PYTHONUNBUFFERED=1 RUN_HOST=$(HOST) RUN_PORT=$(PORT) \
+	PATH="$(abspath $(BIN)):$$PATH" PYTHONUNBUFFERED=1 INSTANTORY_LEFT_OUT_REPORTED=1 RUN_HOST=$(HOST) RUN_PORT=$(PORT) \
 	  $(BIN)/honcho --no-colour -e /dev/null -f Procfile.dev start
 
 # Debian packages the tests talk to for real: Redis (broker) and Chromium (browser tests).

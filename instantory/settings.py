@@ -174,6 +174,10 @@ MEDIA_ROOT = LOCAL_STORAGE_ROOT
 # Lifetime of the signed URLs of local files (storage_app.backends.local.views, under /files/).
 LOCAL_STORAGE_SIGNED_URL_TTL = env_int("LOCAL_STORAGE_SIGNED_URL_TTL", 3600, minimum=1, maximum=7 * 24 * 3600)
 
+# Set by `make run` (Procfile.dev): its blob and s3 lines report a left-out backend once per run, so
+# each process logs it at debug level only.
+STORAGE_LEFT_OUT_REPORTED = env_bool("INSTANTORY_LEFT_OUT_REPORTED", False)
+
 # Circuit breaker per backend (storage_app.fallback)
 STORAGE_BREAKER_FAIL_MAX = env_int("STORAGE_BREAKER_FAIL_MAX", 3, minimum=1)
 STORAGE_BREAKER_RESET_TIMEOUT = env_float("STORAGE_BREAKER_RESET_TIMEOUT", 30.0, minimum=0.1)

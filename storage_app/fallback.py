@@ -139,7 +139,9 @@ def _warn_once(alias: str, reason: str) -> None:
         if (alias, reason) in _warned:
             return
         _warned.add((alias, reason))
-    logger.warning("storage backend %s is left out of the fallback chain: %s", alias, reason)
+    # Under `make run` the process manager's line for that backend has said it once for the whole run.
+    level = logging.DEBUG if getattr(settings, "STORAGE_LEFT_OUT_REPORTED", False) else logging.WARNING
+    logger.log(level, "storage backend %s is left out of the fallback chain: %s", alias, reason)
 
 
 @deconstructible
