@@ -179,6 +179,7 @@ def test_make_run_starts_the_whole_chain_and_fails_over(chain):
     assert env["BLOB_READ_WRITE_TOKEN"].startswith("vercel_blob_rw_")
     assert env["CELERY_BROKER_URL"] == f"redis://127.0.0.1:{chain.ports['RUN_REDIS_PORT']}/0"
 
+    assert "left out of the fallback chain" not in chain.log()  # every backend is there
     health = chain.manage("storage_health", "--json")
     assert health.returncode == 0, health.stdout + health.stderr
     report = json.loads(health.stdout)
