@@ -69,8 +69,8 @@ class DocumentAdmin(TrackedFilesAdminMixin, admin.ModelAdmin):
     list_filter = ("processing_status", "category", "content_type", "created_at")
     search_fields = ("title", "author", "summary", "category", "checksum", "owner__username")
     list_select_related = ("owner",)
-    readonly_fields = ("download_link", "file", *FILE_FACTS, "created_at", "updated_at")
-    raw_id_fields = ("owner",)
+    readonly_fields = (*FILE_FACTS, "created_at", "updated_at")
+    autocomplete_fields = ("owner",)  # defaults to the signed-in staff member (TrackedFilesAdminMixin)
     date_hierarchy = "created_at"
 
     def get_queryset(self, request):
@@ -80,6 +80,15 @@ class DocumentAdmin(TrackedFilesAdminMixin, admin.ModelAdmin):
         filename = getattr(document, "original_filename", None) or Path(document.file.name).name
         return stored_file_response(
             document.file, filename=filename, content_type=document.content_type, as_attachment=True
+        )
+
+    def file_preview(self, document):
+        if not document.file.name:
+            return ""
+        filename = getattr(document, "original_filename", None) or Path(document.file.name).name
+        url = reverse("admin:documents_document_download", args=[document.pk])
+        return format_html(
+            '<a class="document-download" href="{}">{}</a> — upload a new file to replace it', url, filename
         )
 
     @admin.display(description="File")

@@ -6,6 +6,8 @@ the README's configuration table lists each variable with its default.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.core.exceptions import ImproperlyConfigured
 
 from instantory.env import (
@@ -46,7 +48,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
-    "rest_framework.authtoken",
+    "rest_framework.authtoken",  # keys issued before knox, still accepted (core.api.authentication)
+    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -120,6 +123,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 MEDIA_URL = "/media/"
@@ -166,6 +171,12 @@ AWS_S3_FILE_OVERWRITE = False
 LOCAL_STORAGE_ROOT = BASE_DIR / env_str("LOCAL_STORAGE_ROOT", ".data/media")
 TEMP_UPLOAD_ROOT = BASE_DIR / env_str("TEMP_UPLOAD_ROOT", ".data/tmp")
 MEDIA_ROOT = LOCAL_STORAGE_ROOT
+# Lifetime of the signed URLs of local files (storage_app.backends.local.views, under /files/).
+LOCAL_STORAGE_SIGNED_URL_TTL = env_int("LOCAL_STORAGE_SIGNED_URL_TTL", 3600, minimum=1, maximum=7 * 24 * 3600)
+
+# Set by `make run` (Procfile.dev): its blob and s3 lines report a left-out backend once per run, so
+# each process logs it at debug level only.
+STORAGE_LEFT_OUT_REPORTED = env_bool("INSTANTORY_LEFT_OUT_REPORTED", False)
 
 # Circuit breaker per backend (storage_app.fallback)
 STORAGE_BREAKER_FAIL_MAX = env_int("STORAGE_BREAKER_FAIL_MAX", 3, minimum=1)
@@ -240,7 +251,8 @@ if STORAGE_RECONCILE_INTERVAL:
 # --- REST framework ------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # Knox's hashed, expiring tokens (legacy DRF keys still accepted), then the session.
+        "core.api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -251,6 +263,9 @@ REST_FRAMEWORK = {
     # Every layer's errors (upload refusals, storage outages, ...) answered in one place.
     "EXCEPTION_HANDLER": "instantory.api.exception_handler.exception_handler",
 }
+# API tokens (django-rest-knox): stored as digests, each valid API_TOKEN_TTL seconds from its issue.
+API_TOKEN_TTL = env_int("API_TOKEN_TTL", 7 * 24 * 3600, minimum=60)
+REST_KNOX = {"TOKEN_TTL": timedelta(seconds=API_TOKEN_TTL), "AUTH_HEADER_PREFIX": "Token"}
 SPECTACULAR_SETTINGS = {
     "TITLE": "Instantory API",
     "DESCRIPTION": "Inventory items, documents, tracked uploads, semantic search and storage health.",

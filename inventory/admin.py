@@ -42,8 +42,8 @@ class InventoryItemAdmin(TrackedFilesAdminMixin, admin.ModelAdmin):
     list_filter = ("category", "material", "created_at")
     search_fields = ("name", "description", "category", "material", "color", "origin_source", "owner__username")
     list_select_related = ("owner",)
-    readonly_fields = ("photo_preview", "image", "thumbnail", "created_at", "updated_at")
-    raw_id_fields = ("owner",)
+    readonly_fields = ("created_at", "updated_at")
+    autocomplete_fields = ("owner",)  # defaults to the signed-in staff member (TrackedFilesAdminMixin)
     date_hierarchy = "created_at"
 
     @admin.display(description="Photo")
@@ -54,6 +54,9 @@ class InventoryItemAdmin(TrackedFilesAdminMixin, admin.ModelAdmin):
         return format_html(
             '<img class="inventory-thumbnail" src="{}" alt="{}" width="60" loading="lazy">', url, item.name
         )
+
+    def file_preview(self, item):
+        return self.photo_preview(item) if item.image.name else ""
 
     @admin.display(description="Photo")
     def photo_preview(self, item):

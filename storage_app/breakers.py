@@ -191,6 +191,11 @@ class BreakerRegistry:
         self._lock = threading.Lock()
         self._breakers: dict[str, CircuitBreaker] = {}
 
+    def breakers(self) -> list[CircuitBreaker]:
+        """The breakers made so far (for the metrics)."""
+        with self._lock:
+            return list(self._breakers.values())
+
     def get(self, alias: str) -> CircuitBreaker:
         with self._lock:
             breaker = self._breakers.get(alias)

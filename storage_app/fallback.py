@@ -37,7 +37,7 @@ from django.core.files.storage import Storage, storages
 from django.core.files.utils import validate_file_name
 from django.utils.deconstruct import deconstructible
 
-from storage_app import locations
+from storage_app import locations, metrics
 from storage_app.backends.base import StorageBackend, not_configured_reason, storage_from_settings
 from storage_app.backends.names import check_save_arguments, clean_name
 from storage_app.breakers import BreakerRegistry, CircuitBreaker, process_breakers
@@ -67,7 +67,8 @@ class Backend:
 
     def call(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         try:
-            return self.breaker.call(func, *args, **kwargs)
+            with metrics.backend_call(self.alias, func):  # requests, errors, latency per backend
+                return self.breaker.call(func, *args, **kwargs)
         except StorageError as exc:
             if exc.backend is None:
                 exc.backend = self.alias
@@ -138,7 +139,9 @@ def _warn_once(alias: str, reason: str) -> None:
         if (alias, reason) in _warned:
             return
         _warned.add((alias, reason))
-    logger.warning("storage backend %s is left out of the fallback chain: %s", alias, reason)
+    # Under `make run` the process manager's line for that backend has said it once for the whole run.
+    level = logging.DEBUG if getattr(settings, "STORAGE_LEFT_OUT_REPORTED", False) else logging.WARNING
+    logger.log(level, "storage backend %s is left out of the fallback chain: %s", alias, reason)
 
 
 @deconstructible
@@ -258,6 +261,7 @@ class FallbackStorage(Storage):
             for backend in self.backends:
                 if backend.breaker.is_open():
                     failures.append(f"{backend.alias}: circuit breaker open")
+                    metrics.failover(backend.alias)
                     continue
                 record = self._reserve(name, backend.alias, max_length)
                 name = record.name
@@ -268,6 +272,7 @@ class FallbackStorage(Storage):
                     locations.location_release(record)
                     failures.append(f"{backend.alias}: {type(exc).__name__}: {exc}")
                     logger.warning("save of %s: %s unavailable (%s), trying the next backend", name, backend.alias, exc)
+                    metrics.failover(backend.alias)
                     continue
                 except BaseException:
                     locations.location_release(record)

@@ -108,6 +108,10 @@ def fill_old_database(old) -> dict:
     alice.groups.add(operators)
     alice.user_permissions.add(view, custom)
     old.get_model("authtoken", "Token").objects.create(key="a" * 40, user=alice)
+    # Knox's table (API tokens, added later) is not migrated back; a row in it must survive too.
+    old.get_model("knox", "AuthToken").objects.create(
+        digest="d" * 128, token_key="k" * 15, user=alice, expiry=now + dt.timedelta(days=7)
+    )
     old.get_model("sessions", "Session").objects.create(
         session_key="s" * 32, session_data="e30:", expire_date=now + dt.timedelta(days=1)
     )

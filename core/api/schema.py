@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
 # The header of every 503 the handler answers.
@@ -28,3 +29,19 @@ UPLOAD_REFUSALS = {
         "or the request body is of a media type the operation does not take."
     ),
 }
+
+
+class TokenAuthenticationScheme(OpenApiAuthenticationExtension):
+    """`Authorization: Token <key>` in the schema (core.api.authentication; keys from POST /api/auth/token/)."""
+
+    target_class = "core.api.authentication.TokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Token <key>`, the key from `POST /api/auth/token/` (expires; rotate or revoke it "
+            "under `/api/auth/token/`).",
+        }

@@ -56,6 +56,46 @@ def _verdict(info: dict) -> bool | None:
     return None
 
 
+STATUS_LABELS = {"ok": "OK", "failing": "Failing", "timeout": "Timed out", "not_configured": "Not configured"}
+NEUTRAL_STATUSES = {"not_configured", "unknown"}
+
+
+def breaker_words(breaker: Any) -> str:
+    """A breaker snapshot (storage_app.breakers) as a sentence for people."""
+    if not isinstance(breaker, dict) or "state" not in breaker:
+        return "—"
+    state = breaker["state"]
+    failures, fail_max = breaker.get("consecutive_failures"), breaker.get("fail_max")
+    if state == "closed":
+        if failures:
+            return f"Closed: taking requests ({failures} of {fail_max} outages in a row)"
+        return "Closed: taking requests"
+    if state == "open":
+        retry_in = breaker.get("retry_in")
+        when = f"; one trial request in {retry_in:.0f} s" if isinstance(retry_in, int | float) else ""
+        return f"Open: skipped after {failures} outages in a row{when}"
+    if state == "half-open":
+        return "Half-open: one trial request decides"
+    return str(state)
+
+
+def _presentation(info: dict, healthy: bool | None, status: str) -> dict[str, str]:
+    """How the page shows a backend: a badge (ok, bad, neutral), its role, latency, breaker and note in words."""
+    if status in NEUTRAL_STATUSES or info.get("configured") is False:
+        badge = "neutral"  # not configured is a choice, not a failure
+    else:
+        badge = "ok" if healthy else "bad" if healthy is False else "neutral"
+    latency = info.get("latency_ms")
+    return {
+        "badge": badge,
+        "status_label": STATUS_LABELS.get(status, status.replace("_", " ").capitalize()),
+        "role": str(info.get("role") or "—").capitalize() if info.get("role") else "—",
+        "latency": f"{latency:.1f} ms" if isinstance(latency, int | float) else "—",
+        "breaker": breaker_words(info.get("breaker")),
+        "note": str(info.get("error") or info.get("reason") or ""),
+    }
+
+
 def health_overview(report: Any) -> tuple[str, list[dict]]:
     """The overall status and one row per backend from the health report, whatever its container types."""
     report = plain(report)
@@ -71,7 +111,15 @@ def health_overview(report: Any) -> tuple[str, list[dict]]:
         status = info.get("status") or ("ok" if healthy else "failing" if healthy is False else "unknown")
         skip = {*_NAME_KEYS, *_VERDICT_KEYS, "status"}
         details = [(key, value) for key, value in info.items() if key not in skip and value not in (None, "", [], {})]
-        rows.append({"name": name, "healthy": healthy, "status": status, "details": details})
+        rows.append(
+            {
+                "name": name,
+                "healthy": healthy,
+                "status": status,
+                "details": details,
+                **_presentation(info, healthy, str(status)),
+            }
+        )
     overall = report.get("status") or report.get("overall")
     if overall is None:
         verdicts = [row["healthy"] for row in rows]

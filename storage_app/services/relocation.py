@@ -33,7 +33,7 @@ from django.core.files import File
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from storage_app import locations
+from storage_app import locations, metrics
 from storage_app.deletions import deletions_retry
 from storage_app.exceptions import StorageError, StorageUnavailable
 from storage_app.fallback import FallbackStorage, default_fallback_storage
@@ -89,7 +89,18 @@ def storage_reconcile(
     storage = storage or default_fallback_storage()
     primary = storage.primary
     _require_healthy(primary)
-    return files_relocate(target=primary.alias, storage=storage, dry_run=dry_run, on_file=on_file, on_plan=on_plan)
+    report = files_relocate(target=primary.alias, storage=storage, dry_run=dry_run, on_file=on_file, on_plan=on_plan)
+    if not dry_run:
+        metrics.reconcile_recorded(
+            {
+                "moved": len(report.moved),
+                "failed": len(report.failed),
+                "skipped": len(report.skipped),
+                "leftovers_removed": len(report.leftovers_removed),
+                "deletes_finished": len(report.deletes_finished),
+            }
+        )
+    return report
 
 
 def storage_migrate(

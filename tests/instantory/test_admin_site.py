@@ -96,3 +96,29 @@ def test_health_overview_reads_the_report(report, overall, rows):
     got_overall, got_rows = health_overview(report)
     assert got_overall == overall
     assert [(r["name"], r["healthy"], r["status"], r["details"]) for r in got_rows] == rows
+
+
+@pytest.mark.django_db
+def test_health_page_is_a_table_with_badges_and_words(staff_client):
+    # The test settings configure local only: vercel and s3 are "not configured", a neutral badge.
+    html = staff_client.get(HEALTH, {"fresh": "1"}).content.decode()
+    assert "{'" not in html  # no Python dicts printed
+    assert 'data-backend="vercel" data-status="not_configured"' in html
+    row = html.split('data-backend="vercel"', 1)[1].split("</tr>", 1)[0]
+    assert "storage-badge-neutral" in row
+    assert "Not configured" in row
+    assert "icon-no" not in html
+    local = html.split('data-backend="local"', 1)[1].split("</tr>", 1)[0]
+    assert "storage-badge-ok" in local
+    assert "Closed: taking requests" in local
+    assert " ms</td>" in local
+
+
+def test_breaker_words():
+    from instantory.admin_site.views import breaker_words
+
+    assert breaker_words({"state": "closed", "consecutive_failures": 0, "fail_max": 3}) == "Closed: taking requests"
+    assert breaker_words({"state": "open", "consecutive_failures": 3, "fail_max": 3, "retry_in": 21.7}) == (
+        "Open: skipped after 3 outages in a row; one trial request in 22 s"
+    )
+    assert breaker_words({"state": "half-open"}) == "Half-open: one trial request decides"

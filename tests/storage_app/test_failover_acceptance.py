@@ -134,7 +134,7 @@ def test_vercel_down_then_s3_down_then_vercel_back_reconcile_killed_and_rerun(
     late = upload(api, "late.txt", contents["late"], "document")
     assert (late.status, late.permanent_backend) == ("complete", "local"), late.last_error
     assert local_files(configured.LOCAL_STORAGE_ROOT) == [late.permanent_name]
-    assert default_storage.url(late.permanent_name) == f"/media/{late.permanent_name}"
+    assert default_storage.url(late.permanent_name).startswith(f"/files/local/{late.permanent_name}?expires=")
     assert download(api, late) == contents["late"]
     assert health(client)["status"] == "degraded"
 

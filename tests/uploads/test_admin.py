@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from model_bakery import baker
 
 from inventory.models import InventoryItem
 from storage_app.models import StoredFile
@@ -80,3 +81,23 @@ def test_pending_deletions_are_listed_read_only(staff_client):
     record = StoredFile.objects.get(name="inventory/1/1/a.jpg")
     assert staff_client.post(reverse("admin:storage_app_storedfile_delete", args=[record.pk])).status_code == 403
     assert StoredFile.objects.filter(pk=record.pk).exists()
+
+
+@pytest.mark.django_db
+def test_upload_tracking_is_read_only_except_retry(staff_client, staff_user):
+    row = baker.make(
+        "uploads.UploadTracking", owner=staff_user, kind="image", status="error", size=10, checksum="0" * 64
+    )
+    changelist = staff_client.get(CHANGELIST)
+    assert changelist.status_code == 200
+    assert reverse("admin:uploads_uploadtracking_add").encode() not in changelist.content  # no Add button
+    assert b'value="retry_uploads"' in changelist.content
+    assert b'value="delete_selected"' not in changelist.content
+    assert staff_client.get(reverse("admin:uploads_uploadtracking_add")).status_code == 403
+    change_url = reverse("admin:uploads_uploadtracking_change", args=[row.pk])
+    page = staff_client.get(change_url)
+    assert page.status_code == 200
+    assert b'name="_save"' not in page.content  # a view page, nothing to save
+    assert staff_client.post(change_url, {"status": "complete"}).status_code == 403
+    row.refresh_from_db()
+    assert row.status == "error"

@@ -6,6 +6,7 @@ import io
 import pytest
 from asgiref.sync import async_to_sync
 from django.core.files.base import ContentFile
+from django.test import Client
 from model_bakery import baker
 
 from storage_app.fallback import FallbackStorage
@@ -103,7 +104,8 @@ def test_an_old_url_still_works_after_reconcile_moved_the_file(manager, three, v
 def test_the_default_manager_uses_the_configured_chain(user):
     url = storage_manager.store_file_sync(str(user.pk), io.BytesIO(b"from a file object"), "a.bin")
     name = name_of(user, "a.bin")
-    assert url == f"/media/{name}"
+    assert url.startswith(f"/files/local/{name}?expires=")  # a signed link to the app's view
+    assert Client().get(url).getvalue() == b"from a file object"
     assert storage_manager.get_file_sync(url) == b"from a file object"
     assert StoredFile.objects.get(name=name).backend == "local"
 

@@ -1,6 +1,11 @@
-"""Upload tracking in the admin: every file's way to permanent storage, and the Retry action."""
+"""Upload tracking in the admin: every file's way to permanent storage, and the Retry action.
+
+Read-only: the pipeline owns these rows (status, checksum, backend, temporary path); staff look,
+filter and retry, never add, edit or delete. The list keeps to columns that fit 1280 px.
+"""
 
 from django.contrib import admin, messages
+from django.template.defaultfilters import filesizeformat
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
@@ -13,28 +18,56 @@ from uploads.services.uploads import upload_retry
 class UploadTrackingAdmin(admin.ModelAdmin):
     list_display = (
         "id",
-        "original_filename",
+        "short_filename",
         "owner",
         "kind",
-        "status",
-        "size",
-        "permanent_backend",
+        "status_badge",
+        "human_size",
+        "backend",
         "attempts",
         "target",
         "short_error",
-        "created_at",
-        "updated_at",
+        "created",
     )
+    list_display_links = ("id", "short_filename")
     list_filter = ("status", "kind", "permanent_backend", "created_at")
     search_fields = ("original_filename", "permanent_name", "checksum", "owner__username", "last_error")
     # The kinds' owning rows (admin modules load after every app registered its kind).
     list_select_related = ("owner", *kinds.by_target_field())
-    readonly_fields = ("created_at", "updated_at", "processing_started_at", "completed_at")
-    raw_id_fields = ("owner", *kinds.by_target_field())
     date_hierarchy = "created_at"
     actions = ["retry_uploads"]
 
-    @admin.action(description="Retry the selected uploads")
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # every field is the pipeline's; the Retry action is the one way to act
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="File", ordering="original_filename")
+    def short_filename(self, upload):
+        name = upload.original_filename
+        return name if len(name) <= 32 else name[:31] + "…"
+
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, upload):
+        return format_html('<span class="upload-status upload-status-{}">{}</span>', upload.status, upload.status)
+
+    @admin.display(description="Size", ordering="size")
+    def human_size(self, upload):
+        return filesizeformat(upload.size)
+
+    @admin.display(description="Backend", ordering="permanent_backend")
+    def backend(self, upload):
+        return upload.permanent_backend or "—"
+
+    @admin.display(description="Created", ordering="created_at")
+    def created(self, upload):
+        return upload.created_at.strftime("%Y-%m-%d %H:%M")
+
+    @admin.action(description="Retry the selected uploads", permissions=["view"])
     def retry_uploads(self, request, queryset):
         queued = sum(upload_retry(upload=upload) for upload in queryset)
         skipped = queryset.count() - queued
@@ -59,4 +92,4 @@ class UploadTrackingAdmin(admin.ModelAdmin):
     @admin.display(description="Last error")
     def short_error(self, upload):
         error = upload.last_error
-        return error if len(error) <= 80 else error[:79] + "…"
+        return error if len(error) <= 40 else error[:39] + "…"

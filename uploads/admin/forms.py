@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
+from django.utils.html import format_html
 
 from uploads import kinds
 from uploads.services.temporary import TemporaryAreaFile, file_chunks, write_temporary
@@ -31,8 +32,22 @@ def upload_precheck(file, *, kind: str) -> None:
         temporary.path.unlink(missing_ok=True)
 
 
+class PreviewFileInput(forms.FileInput):
+    """A file input with what is stored now shown above it (set `preview` to safe HTML per form)."""
+
+    preview = ""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        field = super().render(name, value, attrs, renderer)
+        if not self.preview:
+            return field
+        return format_html('<div class="tracked-file-preview">{}</div>{}', self.preview, field)
+
+
 class TrackedFileField(forms.FileField):
     """A plain file field whose content is checked like a tracked upload of `kind` (image or document)."""
+
+    widget = PreviewFileInput
 
     def __init__(self, *, kind: str, **kwargs) -> None:
         kwargs.setdefault("allow_empty_file", True)  # the pipeline says "The file is empty." itself

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import ClassVar
 
@@ -68,6 +69,20 @@ class TrackedFilesAdminMixin:
                 )
 
         return view
+
+    def file_preview(self, row: Model) -> str:
+        """Safe HTML showing the stored file beside the form's file field ("" for none)."""
+        return ""
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        preview = self.file_preview(obj) if obj is not None and obj.pk else ""
+        if preview and self.file_form_field in form.base_fields:
+            # A copy: the declared field object is shared by every form class made from the admin's form.
+            field = copy.deepcopy(form.base_fields[self.file_form_field])
+            field.widget.preview = preview
+            form.base_fields = {**form.base_fields, self.file_form_field: field}
+        return form
 
     def get_changeform_initial_data(self, request):
         return {"owner": request.user.pk, **super().get_changeform_initial_data(request)}

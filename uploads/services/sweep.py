@@ -24,6 +24,7 @@ from django.core.files.storage import default_storage
 from django.db.models import Q
 from django.utils import timezone
 
+from storage_app import metrics
 from storage_app.deletions import deletions_retry
 from storage_app.fallback import FallbackStorage
 from storage_app.orphans import orphans_sweep
@@ -80,6 +81,8 @@ def uploads_sweep(*, dry_run: bool = False, grace: int | None = None, stale_afte
         logger.warning("sweep: %r is not a FallbackStorage; stored objects are not swept", storage)
     if report.requeued or report.temporary_removed or report.objects_removed or report.deletions_retried:
         logger.info("sweep: %s", report.as_dict())
+    if not dry_run:
+        metrics.sweep_recorded({key: len(value) for key, value in report.as_dict().items() if isinstance(value, list)})
     return report
 
 

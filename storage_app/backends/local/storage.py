@@ -10,7 +10,9 @@ What it adds to FileSystemStorage:
 - it is a StorageBackend (storage_app.backends.base): FileSystemStorage's options (location,
   base_url, file_permissions_mode, directory_permissions_mode, allow_overwrite) plus `alias`, with
   `location` defaulting to LOCAL_STORAGE_ROOT (MEDIA_ROOT when that is unset), and an unknown
-  option refused.
+  option refused;
+- without an explicit `base_url`, `url()` is an expiring signed link to Instantory's own view
+  (storage_app.backends.local.signing), so a file on the local disk is reachable with DEBUG off too.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import FileSystemStorage
 from django.utils._os import safe_join
@@ -28,6 +31,7 @@ from django.utils.deconstruct import deconstructible
 from storages.utils import setting
 
 from storage_app.backends.base import StorageBackend
+from storage_app.backends.local import signing
 from storage_app.backends.names import check_save_arguments, clean_name
 from storage_app.exceptions import StorageAccessDenied, StorageFileExists, StorageServiceError
 
@@ -87,7 +91,11 @@ class LocalStorage(StorageBackend, FileSystemStorage):
         return super().path(self._clean(name))
 
     def url(self, name: str) -> str:
-        return super().url(self._clean(name))
+        name = self._clean(name)
+        if self._base_url is None:
+            # No public base URL configured: nothing serves the folder, so link through the signed-URL view.
+            return signing.signed_url(self.alias, name, settings.LOCAL_STORAGE_SIGNED_URL_TTL)
+        return super().url(name)
 
     @_translated
     def _open(self, name: str, mode: str = "rb"):

@@ -1,0 +1,1 @@
+"""Accounts: API tokens (obtain, rotate, revoke) and the web sign-in pages' helpers."""
