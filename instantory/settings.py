@@ -170,6 +170,19 @@ MEDIA_ROOT = LOCAL_STORAGE_ROOT
 # Circuit breaker per backend (storage_app.fallback)
 STORAGE_BREAKER_FAIL_MAX = env_int("STORAGE_BREAKER_FAIL_MAX", 3, minimum=1)
 STORAGE_BREAKER_RESET_TIMEOUT = env_float("STORAGE_BREAKER_RESET_TIMEOUT", 30.0, minimum=0.1)
+# Verified copies of each file, its home copy included (storage_app.replication); 0: two when the
+# chain has two backends or more.
+STORAGE_REPLICAS = env_int("STORAGE_REPLICAS", 0, minimum=0, maximum=10)
+# Seconds between catch-up runs that copy files short of replicas (lost messages, outages); 0 = never.
+STORAGE_REPLICATION_INTERVAL = env_int("STORAGE_REPLICATION_INTERVAL", 60, minimum=0)
+# Seconds between scrub runs (every copy re-read against its SHA-256, bad ones repaired); 0 = never.
+STORAGE_SCRUB_INTERVAL = env_int("STORAGE_SCRUB_INTERVAL", 86400, minimum=0)
+# Files a periodic scrub reads (a random sample); 0 = all of them.
+STORAGE_SCRUB_SAMPLE = env_int("STORAGE_SCRUB_SAMPLE", 0, minimum=0)
+# Fast failover (storage_app.attempts): a backend with a next one in the chain (or a replica to read)
+# waits at most this many seconds for an answer, and a refused or reset connection or a timeout
+# there is not retried: the chain moves on. The last backend keeps its full retry settings.
+STORAGE_FAILOVER_TIMEOUT = env_float("STORAGE_FAILOVER_TIMEOUT", 2.0, minimum=0.05)
 STORAGE_HEALTH_PROBE_TIMEOUT = env_float("STORAGE_HEALTH_PROBE_TIMEOUT", 5.0, minimum=0.1)
 # Seconds a health report is reused for callers that do not ask for a fresh one (bounds probe traffic).
 STORAGE_HEALTH_CACHE_SECONDS = env_float("STORAGE_HEALTH_CACHE_SECONDS", 10.0, minimum=0.0)
@@ -230,6 +243,17 @@ STORAGE_RECONCILE_INTERVAL = env_int("STORAGE_RECONCILE_INTERVAL", 600, minimum=
 CELERY_BEAT_SCHEDULE = {
     "sweep-uploads": {"task": "uploads.sweep_uploads", "schedule": float(UPLOAD_SWEEP_INTERVAL)},
 }
+if STORAGE_REPLICATION_INTERVAL:
+    CELERY_BEAT_SCHEDULE["replicate-missing"] = {
+        "task": "storage_app.replicate_missing",
+        "schedule": float(STORAGE_REPLICATION_INTERVAL),
+    }
+if STORAGE_SCRUB_INTERVAL:
+    CELERY_BEAT_SCHEDULE["scrub-storage"] = {
+        "task": "storage_app.scrub_storage",
+        "schedule": float(STORAGE_SCRUB_INTERVAL),
+        "kwargs": {"sample": STORAGE_SCRUB_SAMPLE or None},
+    }
 if STORAGE_RECONCILE_INTERVAL:
     # A run that outlasts the interval makes the next one answer "busy" (the relocation lock).
     CELERY_BEAT_SCHEDULE["reconcile-storage"] = {
