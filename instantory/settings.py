@@ -228,6 +228,9 @@ UPLOAD_CRASH_AT = env_choice("INSTANTORY_CRASH_AT", ["", "before_upload", "after
 
 # --- Celery --------------------------------------------------------------------------------
 CELERY_BROKER_URL = env_url("CELERY_BROKER_URL", schemes=("redis", "rediss", "memory"))
+# Where the storage breakers keep the fleet's state (storage_app.breakers); unset: the broker's Redis,
+# if it is one; neither: each process keeps its own.
+REDIS_URL = env_url("REDIS_URL", schemes=("redis", "rediss", "unix"))
 # With no broker the embedded default runs tasks in-process right after commit.
 CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL is None
 CELERY_TASK_EAGER_PROPAGATES = False

@@ -239,7 +239,9 @@ def replica_drop(record: StoredFile, alias: str) -> None:
     StoredFileReplica.objects.filter(stored_file=record, backend=alias).delete()
 
 
-def location_promote_replica(record: StoredFile, alias: str) -> StoredFile | None:
+def location_promote_replica(
+    record: StoredFile, alias: str, *, old_home_state: str = ReplicaState.BAD
+) -> StoredFile | None:
     """Make the verified replica on `alias` the home copy; the old home becomes a `bad` replica to repair.
 
     Scrub does this when the home copy is missing or corrupt: readers go to the good copy at once.
@@ -254,8 +256,22 @@ def location_promote_replica(record: StoredFile, alias: str) -> StoredFile | Non
             return None
         old_home = current.backend
         current.replicas.filter(backend=old_home).delete()
-        replica.backend, replica.state, replica.verified_at = old_home, ReplicaState.BAD, None
+        verified_at = timezone.now() if old_home_state == ReplicaState.VERIFIED else None
+        replica.backend, replica.state, replica.verified_at = old_home, old_home_state, verified_at
         replica.save(update_fields=["backend", "state", "verified_at", "updated_at"])
         current.backend = alias
         current.save(update_fields=["backend", "updated_at"])
     return current
+
+
+def location_keep_as_replica(record: StoredFile, alias: str) -> None:
+    """Inside a move's switch: the superseded copy on `alias` stays as a verified replica (not a leftover)."""
+    StoredFileReplica.objects.update_or_create(
+        stored_file=record,
+        backend=alias,
+        defaults={"state": ReplicaState.VERIFIED, "verified_at": timezone.now(), "last_error": "", "attempts": 0},
+    )
+
+
+def location_verified_replicas(record: StoredFile, *, excluding: Iterable[str] = ()) -> int:
+    return record.replicas.filter(state=ReplicaState.VERIFIED).exclude(backend__in=list(excluding)).count()

@@ -54,7 +54,7 @@ class ReplicationReport:
         return asdict(self)
 
 
-def replica_targets(storage: FallbackStorage, record: StoredFile) -> list[Backend]:
+def replica_targets(storage: FallbackStorage, record: StoredFile, *, exclude: tuple[str, ...] = ()) -> list[Backend]:
     """The backends a further copy of `record` should go to now: first of the chain holding no verified copy."""
     verified = set(record.replicas.filter(state=ReplicaState.VERIFIED).values_list("backend", flat=True)) - {
         record.backend
@@ -62,12 +62,17 @@ def replica_targets(storage: FallbackStorage, record: StoredFile) -> list[Backen
     missing = storage.replicas_wanted - 1 - len(verified)
     if missing <= 0:
         return []
-    free = [b for b in storage.backends if b.alias != record.backend and b.alias not in verified]
+    held = {record.backend, *verified, *exclude}
+    free = [b for b in storage.backends if b.alias not in held]
     return free[:missing]
 
 
 def replicas_ensure(
-    storage: FallbackStorage | None, name: str, report: ReplicationReport | None = None
+    storage: FallbackStorage | None,
+    name: str,
+    report: ReplicationReport | None = None,
+    *,
+    exclude: tuple[str, ...] = (),
 ) -> ReplicationReport:
     """Make the copies `name` still lacks; errors are recorded on the replica rows and in the report."""
     storage = storage or default_fallback_storage()
@@ -75,7 +80,7 @@ def replicas_ensure(
     record = StoredFile.objects.filter(name=name, state=StoredFileState.STORED).first()
     if record is None:
         return report
-    targets = replica_targets(storage, record)
+    targets = replica_targets(storage, record, exclude=exclude)
     if not targets:
         report.complete += 1
     for backend in targets:
