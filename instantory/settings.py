@@ -183,6 +183,8 @@ STORAGE_SCRUB_SAMPLE = env_int("STORAGE_SCRUB_SAMPLE", 0, minimum=0)
 # waits at most this many seconds for an answer, and a refused or reset connection or a timeout
 # there is not retried: the chain moves on. The last backend keeps its full retry settings.
 STORAGE_FAILOVER_TIMEOUT = env_float("STORAGE_FAILOVER_TIMEOUT", 2.0, minimum=0.05)
+# Web and worker processes probe the chain once at start and warn about each misconfigured backend.
+STORAGE_STARTUP_CHECK = env_bool("STORAGE_STARTUP_CHECK", True)
 STORAGE_HEALTH_PROBE_TIMEOUT = env_float("STORAGE_HEALTH_PROBE_TIMEOUT", 5.0, minimum=0.1)
 # Seconds a health report is reused for callers that do not ask for a fresh one (bounds probe traffic).
 STORAGE_HEALTH_CACHE_SECONDS = env_float("STORAGE_HEALTH_CACHE_SECONDS", 10.0, minimum=0.0)
@@ -218,6 +220,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024**2
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
 FILE_UPLOAD_TEMP_DIR = None
 UPLOAD_STALE_AFTER = env_int("UPLOAD_STALE_AFTER", 900, minimum=1)  # seconds 'processing' before re-queue
+# Seconds 'pending' before the promotion is queued again (its message was lost); checked every half of it.
+UPLOAD_REQUEUE_AFTER = env_int("UPLOAD_REQUEUE_AFTER", 60, minimum=1)
 UPLOAD_MAX_ATTEMPTS = env_int("UPLOAD_MAX_ATTEMPTS", 5, minimum=1)
 # Temporary files and objects nobody refers to are removed by the sweep once older than this.
 UPLOAD_SWEEP_GRACE = env_int("UPLOAD_SWEEP_GRACE", 3600, minimum=0)
@@ -245,6 +249,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 STORAGE_RECONCILE_INTERVAL = env_int("STORAGE_RECONCILE_INTERVAL", 600, minimum=0)
 CELERY_BEAT_SCHEDULE = {
     "sweep-uploads": {"task": "uploads.sweep_uploads", "schedule": float(UPLOAD_SWEEP_INTERVAL)},
+    "requeue-uploads": {"task": "uploads.requeue_uploads", "schedule": max(5.0, UPLOAD_REQUEUE_AFTER / 2)},
 }
 if STORAGE_REPLICATION_INTERVAL:
     CELERY_BEAT_SCHEDULE["replicate-missing"] = {

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+import threading
 
+from celery import shared_task
+from celery.signals import worker_ready
+from django.conf import settings
+
+from storage_app.health import warn_if_misconfigured
 from storage_app.replication import replicas_catch_up, replicas_ensure
 from storage_app.replication_queue import REPLICATE_TASK
 from storage_app.scrub import storage_scrub
@@ -38,3 +43,10 @@ def replicate_missing_task() -> dict:
 def scrub_storage_task(sample: int | None = None) -> dict:
     """Scrub as a task (repairing): every copy read back against the recorded SHA-256."""
     return storage_scrub(sample=sample, repair=True).as_dict()
+
+
+@worker_ready.connect
+def _warn_at_start(**kwargs) -> None:
+    """A worker says at start which backend is misconfigured (a probe in the background: start-up is not held)."""
+    if settings.STORAGE_STARTUP_CHECK:
+        threading.Thread(target=warn_if_misconfigured, name="storage-startup-check", daemon=True).start()

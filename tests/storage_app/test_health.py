@@ -186,6 +186,9 @@ def test_unavailable_is_503(db, settings, client, vercel_blob_settings, vercel_b
     assert response.json()["status"] == "unavailable"
 
 
+CREDENTIALS_REFUSED = "credentials refused (wrong token, key or secret, or missing permissions)"
+
+
 def test_no_secret_is_ever_shown(configured, client, staff_user, vercel_blob, settings, s3_settings):
     # Errors are provoked on purpose: a refused token and a wrong S3 secret still name no secret.
     vercel_blob.faults.fail(403, routes="put")
@@ -196,7 +199,8 @@ def test_no_secret_is_ever_shown(configured, client, staff_user, vercel_blob, se
     for secret in (vercel_blob.token, vercel_blob.token.split("_")[-1], SECRET_KEY, settings.AWS_ACCESS_KEY_ID):
         assert secret not in text
     assert "X-Amz-Signature" not in text
-    assert json.loads(text)["backends"][1]["status"] == "failing"
+    # A refused secret is the configuration's fault, told apart from an outage (issue #19).
+    assert json.loads(text)["backends"][1]["status"] == "misconfigured"
 
 
 def test_reports_are_reused_within_the_cache_window_and_staff_may_ask_for_a_fresh_one(
@@ -270,7 +274,7 @@ def test_backends_are_reported_by_their_storages_alias_with_their_own_reasons(
     report = storage_health()
     rows = {b.name: (b.configured, b.role, b.status, b.reason) for b in report.backends}
     assert rows == {
-        "blob_eu": (True, "primary", "failing", None),
+        "blob_eu": (True, "primary", "misconfigured", CREDENTIALS_REFUSED),
         "archive": (True, "fallback", "ok", None),
         "shelf": (False, None, "not_configured", "no SHELF_ROOT"),
     }
