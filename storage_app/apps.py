@@ -6,7 +6,9 @@ class StorageAppConfig(AppConfig):
     verbose_name = "Storage"
 
     def ready(self) -> None:
-        from storage_app import replication_queue
+        # Celery's autodiscovery runs when a worker starts; a web process queues replication by name
+        # (storage_app.replication_queue), so the tasks must be registered in every process.
+        from storage_app import replication_queue, tasks  # noqa: F401
         from storage_app.fallback import default_fallback_storage
         from storage_app.replication import replicas_ensure
 
