@@ -295,3 +295,25 @@ def test_error_texts_are_stripped_of_the_secrets_the_backend_names(db, tmp_path)
 
     report = storage_health(FallbackStorage([("shelf", LeakyShelf(root=tmp_path))]))
     assert by_name(report)["shelf"].error == ("StorageServiceError: https://shelf.example/put?… refused key [redacted]")
+
+
+def test_a_missing_bucket_is_misconfigured_not_healthy_and_warned_about_at_start(configured, s3_peer, caplog):
+    from storage_app.health import warn_if_misconfigured
+
+    configured.AWS_STORAGE_BUCKET_NAME = "no-such-bucket-19"
+    configured.STORAGES = dict(configured.STORAGES)
+    report = storage_health()
+    s3 = by_name(report)["s3"]
+    assert (s3.status, s3.ok) == ("misconfigured", False)
+    assert "bucket" in s3.reason
+    assert (report.status, report.exit_code) == ("degraded", 1)  # no longer `healthy` with exit 0
+    assert by_name(report)["vercel"].status == "ok"
+    with caplog.at_level("WARNING", logger="storage_app.health"):
+        assert warn_if_misconfigured() == ["s3"]
+    assert "storage backend s3 is misconfigured" in caplog.text
+
+
+def test_a_backend_that_is_down_is_failing_not_misconfigured(configured, vercel_blob):
+    vercel_blob.refuse_connections()
+    vercel = by_name(storage_health())["vercel"]
+    assert (vercel.status, vercel.reason) == ("failing", None)

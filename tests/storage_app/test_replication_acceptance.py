@@ -198,3 +198,8 @@ def test_files_written_during_an_outage_get_their_copies_and_reconcile_keeps_the
     assert sorted(s3_outage_peer.keys()) == [name]
     assert blobs(vercel_blob) == [name]
     assert download(api, row) == b"written while Vercel Blob was down"
+    # One source of truth: the API reads the location record, not the column promotion wrote.
+    row.refresh_from_db()
+    assert row.permanent_backend == "s3"
+    assert api.get(reverse("upload-detail", args=[row.pk])).json()["permanent_backend"] == "vercel"
+    assert api.get(reverse("upload-list")).json()["results"][0]["permanent_backend"] == "vercel"
