@@ -126,10 +126,15 @@ def replica_copy(
 
 
 def copy_sha256(backend: Backend, name: str) -> tuple[int, str]:
-    """(size, SHA-256) of the object `name` on `backend`, streamed."""
+    """(size, SHA-256) of the object `name` on `backend`, streamed; the whole read in one breaker call,
+    so a backend that stops answering mid-body is bounded like any other call (storage_app.attempts)."""
+    return backend.call(_digest, backend.storage, name)
+
+
+def _digest(storage, name: str) -> tuple[int, str]:
     digest = hashlib.sha256()
     size = 0
-    with backend.call(backend.storage.open, name, "rb") as handle:
+    with storage.open(name, "rb") as handle:
         while chunk := handle.read(CHUNK):
             digest.update(chunk)
             size += len(chunk)
