@@ -1,10 +1,11 @@
 """How long one call to a backend may take before the chain moves on (fast failover).
 
 A backend with somewhere else to go (a next backend in the save chain, a replica to read from) is
-called inside `failover_attempt()`: a refused or reset connection, or a timeout, is not retried
-there (the breaker's half-open trial retries the backend later, not the user's request), each
-request waits at most STORAGE_FAILOVER_TIMEOUT seconds for an answer, and no retry starts once that
-long has passed since the call began. The last backend of a chain is called outside any scope: its
+called inside `failover_attempt()`: an unavailability error there (a refused or reset connection, a
+timeout, a 5xx) is not retried, the caller moves on to the next backend at once (the breaker's
+half-open trial retries the backend later, not the user's request), and each request waits at most
+STORAGE_FAILOVER_TIMEOUT seconds for an answer (the per-attempt deadline that bounds a hung backend).
+The last backend of a chain is called outside any scope: its
 own retry settings (VERCEL_BLOB_RETRIES, AWS_S3_MAX_ATTEMPTS) apply in full, as there is nowhere
 else to go.
 
@@ -22,8 +23,6 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 from django.conf import settings
-
-from storage_app.exceptions import StorageConnectionError, StorageTimeout
 
 
 @dataclass(frozen=True)
@@ -74,9 +73,6 @@ def request_timeout(connect: float, read: float) -> tuple[float, float]:
 
 def may_retry(exc: BaseException) -> bool:
     """Whether the current scope allows another attempt after `exc` (an unavailability error)."""
-    scope = _scope.get()
-    if scope is None:
-        return True
-    if isinstance(exc, StorageConnectionError | StorageTimeout):
-        return False
-    return scope.remaining() > 0
+    # Somewhere else to go: no retry here, whatever the error (a connection refused or reset, a
+    # timeout, a 5xx); outside a scope (the last backend of the chain) the backend's retries apply.
+    return _scope.get() is None
