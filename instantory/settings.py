@@ -181,6 +181,21 @@ STORAGE_LEFT_OUT_REPORTED = env_bool("INSTANTORY_LEFT_OUT_REPORTED", False)
 # Circuit breaker per backend (storage_app.fallback)
 STORAGE_BREAKER_FAIL_MAX = env_int("STORAGE_BREAKER_FAIL_MAX", 3, minimum=1)
 STORAGE_BREAKER_RESET_TIMEOUT = env_float("STORAGE_BREAKER_RESET_TIMEOUT", 30.0, minimum=0.1)
+# Verified copies of each file, its home copy included (storage_app.replication); 0: two when the
+# chain has two backends or more.
+STORAGE_REPLICAS = env_int("STORAGE_REPLICAS", 0, minimum=0, maximum=10)
+# Seconds between catch-up runs that copy files short of replicas (lost messages, outages); 0 = never.
+STORAGE_REPLICATION_INTERVAL = env_int("STORAGE_REPLICATION_INTERVAL", 60, minimum=0)
+# Seconds between scrub runs (every copy re-read against its SHA-256, bad ones repaired); 0 = never.
+STORAGE_SCRUB_INTERVAL = env_int("STORAGE_SCRUB_INTERVAL", 86400, minimum=0)
+# Files a periodic scrub reads (a random sample); 0 = all of them.
+STORAGE_SCRUB_SAMPLE = env_int("STORAGE_SCRUB_SAMPLE", 0, minimum=0)
+# Fast failover (storage_app.attempts): a backend with a next one in the chain (or a replica to read)
+# waits at most this many seconds for an answer, and a refused or reset connection or a timeout
+# there is not retried: the chain moves on. The last backend keeps its full retry settings.
+STORAGE_FAILOVER_TIMEOUT = env_float("STORAGE_FAILOVER_TIMEOUT", 2.0, minimum=0.05)
+# Web and worker processes probe the chain once at start and warn about each misconfigured backend.
+STORAGE_STARTUP_CHECK = env_bool("STORAGE_STARTUP_CHECK", True)
 STORAGE_HEALTH_PROBE_TIMEOUT = env_float("STORAGE_HEALTH_PROBE_TIMEOUT", 5.0, minimum=0.1)
 # Seconds a health report is reused for callers that do not ask for a fresh one (bounds probe traffic).
 STORAGE_HEALTH_CACHE_SECONDS = env_float("STORAGE_HEALTH_CACHE_SECONDS", 10.0, minimum=0.0)
@@ -216,6 +231,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024**2
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
 FILE_UPLOAD_TEMP_DIR = None
 UPLOAD_STALE_AFTER = env_int("UPLOAD_STALE_AFTER", 900, minimum=1)  # seconds 'processing' before re-queue
+# Seconds 'pending' before the promotion is queued again (its message was lost); checked every half of it.
+UPLOAD_REQUEUE_AFTER = env_int("UPLOAD_REQUEUE_AFTER", 60, minimum=1)
 UPLOAD_MAX_ATTEMPTS = env_int("UPLOAD_MAX_ATTEMPTS", 5, minimum=1)
 # Temporary files and objects nobody refers to are removed by the sweep once older than this.
 UPLOAD_SWEEP_GRACE = env_int("UPLOAD_SWEEP_GRACE", 3600, minimum=0)
@@ -226,6 +243,9 @@ UPLOAD_CRASH_AT = env_choice("INSTANTORY_CRASH_AT", ["", "before_upload", "after
 
 # --- Celery --------------------------------------------------------------------------------
 CELERY_BROKER_URL = env_url("CELERY_BROKER_URL", schemes=("redis", "rediss", "memory"))
+# Where the storage breakers keep the fleet's state (storage_app.breakers); unset: the broker's Redis,
+# if it is one; neither: each process keeps its own.
+REDIS_URL = env_url("REDIS_URL", schemes=("redis", "rediss", "unix"))
 # With no broker the embedded default runs tasks in-process right after commit.
 CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL is None
 CELERY_TASK_EAGER_PROPAGATES = False
@@ -240,7 +260,19 @@ CELERY_ACCEPT_CONTENT = ["json"]
 STORAGE_RECONCILE_INTERVAL = env_int("STORAGE_RECONCILE_INTERVAL", 600, minimum=0)
 CELERY_BEAT_SCHEDULE = {
     "sweep-uploads": {"task": "uploads.sweep_uploads", "schedule": float(UPLOAD_SWEEP_INTERVAL)},
+    "requeue-uploads": {"task": "uploads.requeue_uploads", "schedule": max(5.0, UPLOAD_REQUEUE_AFTER / 2)},
 }
+if STORAGE_REPLICATION_INTERVAL:
+    CELERY_BEAT_SCHEDULE["replicate-missing"] = {
+        "task": "storage_app.replicate_missing",
+        "schedule": float(STORAGE_REPLICATION_INTERVAL),
+    }
+if STORAGE_SCRUB_INTERVAL:
+    CELERY_BEAT_SCHEDULE["scrub-storage"] = {
+        "task": "storage_app.scrub_storage",
+        "schedule": float(STORAGE_SCRUB_INTERVAL),
+        "kwargs": {"sample": STORAGE_SCRUB_SAMPLE or None},
+    }
 if STORAGE_RECONCILE_INTERVAL:
     # A run that outlasts the interval makes the next one answer "busy" (the relocation lock).
     CELERY_BEAT_SCHEDULE["reconcile-storage"] = {

@@ -9,6 +9,10 @@ import os
 os.environ["INSTANTORY_IGNORE_DOTENV"] = "1"
 os.environ.setdefault("SECRET_KEY", "instantory-test-only-secret-key")
 os.environ.setdefault("STORAGE_BACKEND", "local")
+# One copy per file unless a test asks for replicas (most tests count the objects on each backend).
+os.environ.setdefault("STORAGE_REPLICAS", "1")
+# No probe objects written by every worker a test starts; the start-up warning has its own test.
+os.environ.setdefault("STORAGE_STARTUP_CHECK", "0")
 
 from instantory.settings import *  # noqa: F403
 from instantory.settings import DATABASES

@@ -35,9 +35,10 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.files import File
 from django.core.files.storage import Storage, storages
 from django.core.files.utils import validate_file_name
+from django.db import transaction
 from django.utils.deconstruct import deconstructible
 
-from storage_app import locations, metrics
+from storage_app import attempts, locations, metrics, replication_queue
 from storage_app.backends.base import StorageBackend, not_configured_reason, storage_from_settings
 from storage_app.backends.names import check_save_arguments, clean_name
 from storage_app.breakers import BreakerRegistry, CircuitBreaker, process_breakers
@@ -59,15 +60,25 @@ _warned_lock = threading.Lock()
 
 @dataclass
 class Backend:
-    """One link of the chain: its STORAGES alias, its storage and its circuit breaker."""
+    """One link of the chain: its STORAGES alias, its storage and its circuit breaker.
+
+    `has_next`: a later backend of the chain can take over, so a call fails fast here
+    (storage_app.attempts): no retry of a refused connection or a timeout, bounded waits.
+    """
 
     alias: str
     storage: Storage
     breaker: CircuitBreaker
+    has_next: bool = False
 
     def call(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return self.call_scoped(self.has_next, func, *args, **kwargs)
+
+    def call_scoped(self, fail_fast: bool, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """`func` through the breaker; within a failover scope when `fail_fast`, with the full retry policy if not."""
+        scope = attempts.failover_attempt() if fail_fast else attempts.full_attempt()
         try:
-            with metrics.backend_call(self.alias, func):  # requests, errors, latency per backend
+            with scope, metrics.backend_call(self.alias, func):  # requests, errors, latency per backend
                 return self.breaker.call(func, *args, **kwargs)
         except StorageError as exc:
             if exc.backend is None:
@@ -152,10 +163,16 @@ class FallbackStorage(Storage):
         *,
         breakers: BreakerRegistry | None = None,
         allow_overwrite: bool = False,
+        replicas: int | None = None,
     ) -> None:
         """`backends`: STORAGES aliases in order (the `backends` option of STORAGES["default"]), or
-        (alias, storage) pairs (tests, benchmarks); None is the default order (configured_order())."""
+        (alias, storage) pairs (tests, benchmarks); None is the default order (configured_order()).
+        `replicas`: copies each file should have, the home copy included; None: STORAGE_REPLICAS for
+        the configured chain (0 there: two when the chain has two backends), 1 for an explicit chain."""
         self.allow_overwrite = allow_overwrite
+        if replicas is not None and replicas < 1:
+            raise ImproperlyConfigured("replicas counts the home copy: at least 1")
+        self._replicas = replicas
         self._order, self._explicit = _chain_spec(backends)
         # An explicit chain (tests) gets breakers of its own; the configured chain shares the process's.
         self._breakers = breakers or (BreakerRegistry() if self._explicit is not None else process_breakers)
@@ -194,7 +211,26 @@ class FallbackStorage(Storage):
                 raise ImproperlyConfigured(
                     f"no storage backend is configured ({', '.join(order)}: all left out, see the warnings)"
                 )
+        for backend in chain[:-1]:
+            backend.has_next = True
         return chain
+
+    @property
+    def replicas_wanted(self) -> int:
+        """How many verified copies each file should have, its home copy included (at most one per backend)."""
+        if self._replicas is not None:
+            wanted = self._replicas
+        elif self._explicit is not None:
+            wanted = 1
+        else:
+            wanted = settings.STORAGE_REPLICAS or 2
+        return max(1, min(wanted, len(self.backends)))
+
+    def backend_or_none(self, alias: str) -> Backend | None:
+        for backend in self.backends:
+            if backend.alias == alias:
+                return backend
+        return None
 
     @property
     def left_out(self) -> dict[str, str]:
@@ -248,7 +284,18 @@ class FallbackStorage(Storage):
         validate_file_name(name, allow_relative_path=True)
         name = self._save(name, content, max_length=max_length)
         validate_file_name(name, allow_relative_path=True)
+        self._stored(name)
         return name
+
+    def _stored(self, name: str) -> None:
+        """After a successful save: its further copies are made once the caller's transaction commits."""
+        if self.replicas_wanted <= 1:
+            return
+        if self._explicit is not None:
+            # A chain of its own (tests, benchmarks) is unknown to a worker: its copies are made here.
+            transaction.on_commit(lambda: replication_queue.replicate_here(self, name))
+        else:
+            transaction.on_commit(lambda: replication_queue.enqueue_replication(name))
 
     def _save(self, name: str, content: Any, max_length: int | None = None) -> str:
         if self.allow_overwrite and locations.location_taken(name):
@@ -319,22 +366,61 @@ class FallbackStorage(Storage):
         return self.allow_overwrite or not locations.location_taken(name)
 
     # --- reading -----------------------------------------------------------------------------------
+    # The home copy first; on an outage, an open breaker or a copy gone missing there, the next
+    # verified replica, within the same call. Every copy but the last is read within a failover
+    # scope (storage_app.attempts), so a dead home backend costs a refused connection, not retries.
+    def _read_candidates(self, name: str) -> tuple[str, list[Backend]]:
+        found = locations.location_read_order(self._name(name))
+        if found is None:
+            raise FileNotFoundError(f"no stored file is named {self._name(name)!r}")
+        record, aliases = found
+        candidates = [backend for alias in aliases if (backend := self.backend_or_none(alias)) is not None]
+        if not candidates:
+            raise StorageUnavailable(
+                f"{record.name!r} lives on {', '.join(aliases)}: storage backend not configured in this process",
+                backend=record.backend,
+            )
+        return record.name, candidates
+
+    def _read(self, name: str, operation: Callable[[Backend, str], T]) -> T:
+        stored, candidates = self._read_candidates(name)
+        for index, backend in enumerate(candidates):
+            last = index == len(candidates) - 1
+            if not last and backend.breaker.is_open():
+                continue
+            try:
+                return backend.call_scoped(not last, operation, backend, stored)
+            except (StorageUnavailable, FileNotFoundError, NotImplementedError) as exc:
+                if last:
+                    raise
+                logger.warning("read of %s: %s failed (%s), reading a replica", stored, backend.alias, exc)
+        raise AssertionError("unreachable: the last candidate returns or raises")
+
     def _open(self, name: str, mode: str = "rb") -> File:
         if any(flag in mode for flag in "wax+"):
             raise ValueError("FallbackStorage opens files for reading only; write with save()")
-        stored, backend = self._locate(name)
-        return backend.call(backend.storage.open, stored, mode)
+        return self._read(name, lambda backend, stored: backend.storage.open(stored, mode))
 
     def exists(self, name: str) -> bool:
         """Whether a readable file of this name is stored (on whichever backend)."""
         return locations.location_get(self._name(name)) is not None
 
     def size(self, name: str) -> int:
-        stored, backend = self._locate(name)
-        return backend.call(backend.storage.size, stored)
+        return self._read(name, lambda backend, stored: backend.storage.size(stored))
 
     def url(self, name: str, *args: Any, **kwargs: Any) -> str:
         name = self._name(name)
+        found = locations.location_read_order(name)
+        if found is not None:
+            # The home copy's URL, unless its backend is known down (breaker open) and a verified
+            # replica's backend is not: then the replica's (signed or presigned as that backend signs).
+            record, aliases = found
+            backends = [backend for alias in aliases if (backend := self.backend_or_none(alias)) is not None]
+            for backend in backends:
+                if not backend.breaker.is_open():
+                    return backend.storage.url(record.name, *args, **kwargs)
+            if backends:
+                return backends[0].storage.url(record.name, *args, **kwargs)
         record = locations.location_get(
             name, states=(StoredFileState.STORED, StoredFileState.WRITING, StoredFileState.DELETING)
         )
@@ -346,20 +432,24 @@ class FallbackStorage(Storage):
         return locations.locations_listdir(self._name(path or "", allow_empty=True))
 
     def get_modified_time(self, name: str) -> datetime:
-        stored, backend = self._locate(name)
-        return backend.call(backend.storage.get_modified_time, stored)
+        return self._read(name, lambda backend, stored: backend.storage.get_modified_time(stored))
 
     def get_created_time(self, name: str) -> datetime:
-        stored, backend = self._locate(name)
-        return backend.call(backend.storage.get_created_time, stored)
+        return self._read(name, lambda backend, stored: backend.storage.get_created_time(stored))
 
     def get_accessed_time(self, name: str) -> datetime:
-        stored, backend = self._locate(name)
-        return backend.call(backend.storage.get_accessed_time, stored)
+        return self._read(name, lambda backend, stored: backend.storage.get_accessed_time(stored))
 
     def path(self, name: str) -> str:
-        stored, backend = self._locate(name)
-        return backend.storage.path(stored)
+        # A local path: the home copy's when its backend has paths, else a replica's that has one.
+        stored, candidates = self._read_candidates(name)
+        for index, backend in enumerate(candidates):
+            try:
+                return backend.storage.path(stored)
+            except NotImplementedError:
+                if index == len(candidates) - 1:
+                    raise
+        raise AssertionError("unreachable")
 
     # --- deleting ----------------------------------------------------------------------------------
     def delete(self, name: str) -> None:

@@ -5,6 +5,12 @@ Overall status (also the exit code of `manage.py storage_health` and the HTTP st
 - `healthy` (0, HTTP 200): the primary (first backend of the chain) passed its probe;
 - `degraded` (1, HTTP 200): the primary failed but a fallback passed, so saves still succeed;
 - `unavailable` (2, HTTP 503): no backend passed.
+A backend whose probe was refused for a reason an operator must fix (a missing bucket or store,
+refused credentials, a wrong token: StorageRejected or StorageSuspended) is `misconfigured`, with
+that reason, rather than `failing` (down: refused connections, timeouts, 5xx); a misconfigured
+backend anywhere in the chain makes the report at best `degraded`, so monitoring notices a fallback
+that would not take a single file. `warn_if_misconfigured()` logs each one as a process starts
+(Celery's worker_ready, the WSGI application).
 
 Probes call each backend directly, not through its circuit breaker: they tell whether the
 backend answers now, and they neither trip nor reset the breaker, whose state is reported beside.
@@ -29,10 +35,12 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from storage_app.backends.base import storage_secrets
+from storage_app.exceptions import StorageAccessDenied, StorageRejected, StorageSuspended
 from storage_app.fallback import Backend, FallbackStorage, default_fallback_storage
 
 PROBE_PREFIX = "health-probes"
 HEALTHY, DEGRADED, UNAVAILABLE = "healthy", "degraded", "unavailable"
+MISCONFIGURED = "misconfigured"
 EXIT_CODES = {HEALTHY: 0, DEGRADED: 1, UNAVAILABLE: 2}
 _URL_QUERY = re.compile(r"(https?://[^\s\"'?]+)\?[^\s\"']*")
 
@@ -42,7 +50,7 @@ class BackendHealth:
     name: str
     configured: bool
     role: str | None  # primary | fallback | None when not configured
-    status: str  # ok | failing | timeout | not_configured
+    status: str  # ok | failing (down) | misconfigured | timeout | not_configured
     ok: bool | None
     latency_ms: float | None = None
     error: str | None = None
@@ -114,6 +122,8 @@ def _check(storage: FallbackStorage, timeout: float | None) -> StorageHealth:
     primary_ok = bool(results[0].ok)
     any_ok = any(result.ok for result in results)
     status = HEALTHY if primary_ok else DEGRADED if any_ok else UNAVAILABLE
+    if status == HEALTHY and any(result.status == MISCONFIGURED for result in results):
+        status = DEGRADED
     return StorageHealth(
         status=status,
         primary=chain[0].alias,
@@ -132,6 +142,7 @@ class _ProbeRun:
         self.started = 0.0
         self.finished: float | None = None
         self.error: str | None = None
+        self.misconfigured: str | None = None
         self.thread = threading.Thread(target=self._run, name=f"storage-probe-{backend.alias}", daemon=True)
 
     def start(self) -> None:
@@ -143,6 +154,7 @@ class _ProbeRun:
             probe_backend(self.backend)
         except BaseException as exc:  # reported, never raised: the report must come back
             self.error = redact(f"{type(exc).__name__}: {exc}", self.secrets)
+            self.misconfigured = misconfiguration(exc)
         self.finished = time.perf_counter()
 
     def result(self, timeout: float) -> BackendHealth:
@@ -150,6 +162,10 @@ class _ProbeRun:
         if self.finished is None:
             return BackendHealth(alias, True, None, "timeout", False, error=f"no answer within {timeout:g} s")
         latency = round((self.finished - self.started) * 1000, 1)
+        if self.error and self.misconfigured:
+            return BackendHealth(
+                alias, True, None, MISCONFIGURED, False, latency_ms=latency, error=self.error, reason=self.misconfigured
+            )
         if self.error:
             return BackendHealth(alias, True, None, "failing", False, latency_ms=latency, error=self.error)
         return BackendHealth(alias, True, None, "ok", True, latency_ms=latency)
@@ -179,6 +195,35 @@ def probe_backend(backend: Backend) -> None:
     finally:
         if stored is not None:
             storage.delete(stored)
+
+
+def misconfiguration(exc: BaseException) -> str | None:
+    """Why a probe's error is the configuration's fault (an operator must act), or None for an outage."""
+    if isinstance(exc, StorageSuspended):
+        return "the bucket or store does not exist or is suspended"
+    if isinstance(exc, StorageAccessDenied):
+        return "credentials refused (wrong token, key or secret, or missing permissions)"
+    if isinstance(exc, StorageRejected):
+        return "the backend refused the probe's request"
+    return None
+
+
+def warn_if_misconfigured(storage: FallbackStorage | None = None) -> list[str]:
+    """Probe the chain once and log a warning per misconfigured backend; the aliases warned about."""
+    import logging
+
+    log = logging.getLogger(__name__)
+    try:
+        report = storage_health(storage)
+    except Exception as exc:  # a start-up check must never stop the process
+        log.warning("storage health check at start-up failed: %s", exc)
+        return []
+    warned = []
+    for backend in report.backends:
+        if backend.status == MISCONFIGURED:
+            log.warning("storage backend %s is misconfigured: %s (%s)", backend.name, backend.reason, backend.error)
+            warned.append(backend.name)
+    return warned
 
 
 def redact(text: str, secrets: list[str] | tuple[str, ...] = ()) -> str:

@@ -15,7 +15,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from storage_app.backoff import DELETE_RETRY
-from storage_app.models import StoredFile, StoredFileState
+from storage_app.models import ReplicaState, StoredFile, StoredFileReplica, StoredFileState
 
 MAX_ERROR_LENGTH = 2000
 # What a failed purge changes on a deleting record (location_purged).
@@ -71,8 +71,10 @@ def location_mark_deleting(name: str) -> StoredFile | None:
 
 
 def location_targets(record: StoredFile) -> list[str]:
-    """Every backend that may hold an object of this record, the readable copy first."""
+    """Every backend that may hold an object of this record, the readable copy first, then its replicas."""
     targets = [record.backend, record.moving_to, record.leftover_on]
+    if record.pk is not None:
+        targets += [replica.backend for replica in record.replicas.all()]
     return list(dict.fromkeys(alias for alias in targets if alias))
 
 
@@ -87,8 +89,10 @@ def location_purged(record: StoredFile, *, remaining: list[str], error: str = ""
         if current is None:
             return
         if not remaining:
-            current.delete()
+            current.delete()  # its replica rows go with it (CASCADE)
             return
+        # Replica rows of the backends whose delete went through are done; the others stay targets.
+        current.replicas.exclude(backend__in=remaining).delete()
         now = timezone.now()
         padded = [*remaining, "", ""]
         current.backend, current.moving_to, current.leftover_on = padded[0], padded[1], padded[2]
@@ -167,3 +171,107 @@ def locations_count_by_backend() -> dict[str, int]:
 
 def locations_with_leftovers_on(alias: str) -> int:
     return StoredFile.objects.filter(Q(leftover_on=alias) | Q(moving_to=alias)).count()
+
+
+# --- replicas (storage_app.replication) ---------------------------------------------------------------
+def location_read_order(name: str) -> tuple[StoredFile, list[str]] | None:
+    """The stored record of `name` and the backends to read it from: home first, then verified replicas."""
+    record = StoredFile.objects.filter(name=name, state=StoredFileState.STORED).first()
+    if record is None:
+        return None
+    replicas = record.replicas.filter(state=ReplicaState.VERIFIED).values_list("backend", flat=True)
+    return record, list(dict.fromkeys([record.backend, *replicas]))
+
+
+def location_copies(record: StoredFile) -> dict[str, str]:
+    """Every copy of a stored record: alias → 'home' or the replica's state."""
+    copies = {record.backend: "home"}
+    for alias, state in record.replicas.values_list("backend", "state"):
+        copies.setdefault(alias, state)
+    return copies
+
+
+def replica_claim(record: StoredFile, alias: str) -> StoredFileReplica | None:
+    """Record a copy about to be written on `alias` (state copying); None when the file is not stored any more."""
+    with transaction.atomic():
+        current = StoredFile.objects.select_for_update().filter(pk=record.pk, state=StoredFileState.STORED).first()
+        if current is None or current.backend == alias:
+            return None
+        replica, _ = StoredFileReplica.objects.get_or_create(stored_file=current, backend=alias)
+        if replica.state != ReplicaState.COPYING:
+            replica.state = ReplicaState.COPYING
+            replica.save(update_fields=["state", "updated_at"])
+        return replica
+
+
+def replica_verified(replica: StoredFileReplica) -> bool:
+    """The copy was read back equal to the record; False when the file was deleted meanwhile."""
+    with transaction.atomic():
+        stored = StoredFile.objects.select_for_update().filter(pk=replica.stored_file_id, state=StoredFileState.STORED)
+        if not stored.exists():
+            return False
+        updated = StoredFileReplica.objects.filter(pk=replica.pk).update(
+            state=ReplicaState.VERIFIED, verified_at=timezone.now(), last_error="", attempts=0, next_attempt_at=None
+        )
+    return updated == 1
+
+
+def replica_failed(replica: StoredFileReplica, error: str, *, state: str = ReplicaState.COPYING) -> None:
+    """A copy or repair failed: the row stays (a target for deletes), due again on the backoff."""
+    attempts = replica.attempts + 1
+    StoredFileReplica.objects.filter(pk=replica.pk).update(
+        state=state,
+        attempts=attempts,
+        last_error=error[:MAX_ERROR_LENGTH],
+        next_attempt_at=DELETE_RETRY.next_at(attempts, timezone.now()),
+        updated_at=timezone.now(),
+    )
+
+
+def replica_mark_bad(record: StoredFile, alias: str, error: str) -> None:
+    """Scrub found the copy on `alias` missing or different: no read goes there until it is repaired."""
+    StoredFileReplica.objects.filter(stored_file=record, backend=alias).update(
+        state=ReplicaState.BAD, last_error=error[:MAX_ERROR_LENGTH], updated_at=timezone.now()
+    )
+
+
+def replica_drop(record: StoredFile, alias: str) -> None:
+    StoredFileReplica.objects.filter(stored_file=record, backend=alias).delete()
+
+
+def location_promote_replica(
+    record: StoredFile, alias: str, *, old_home_state: str = ReplicaState.BAD
+) -> StoredFile | None:
+    """Make the verified replica on `alias` the home copy; the old home becomes a `bad` replica to repair.
+
+    Scrub does this when the home copy is missing or corrupt: readers go to the good copy at once.
+    None when the file changed meanwhile.
+    """
+    with transaction.atomic():
+        current = StoredFile.objects.select_for_update().filter(pk=record.pk, state=StoredFileState.STORED).first()
+        if current is None or current.backend == alias or current.moving_to or current.leftover_on:
+            return None
+        replica = current.replicas.filter(backend=alias, state=ReplicaState.VERIFIED).first()
+        if replica is None:
+            return None
+        old_home = current.backend
+        current.replicas.filter(backend=old_home).delete()
+        verified_at = timezone.now() if old_home_state == ReplicaState.VERIFIED else None
+        replica.backend, replica.state, replica.verified_at = old_home, old_home_state, verified_at
+        replica.save(update_fields=["backend", "state", "verified_at", "updated_at"])
+        current.backend = alias
+        current.save(update_fields=["backend", "updated_at"])
+    return current
+
+
+def location_keep_as_replica(record: StoredFile, alias: str) -> None:
+    """Inside a move's switch: the superseded copy on `alias` stays as a verified replica (not a leftover)."""
+    StoredFileReplica.objects.update_or_create(
+        stored_file=record,
+        backend=alias,
+        defaults={"state": ReplicaState.VERIFIED, "verified_at": timezone.now(), "last_error": "", "attempts": 0},
+    )
+
+
+def location_verified_replicas(record: StoredFile, *, excluding: Iterable[str] = ()) -> int:
+    return record.replicas.filter(state=ReplicaState.VERIFIED).exclude(backend__in=list(excluding)).count()

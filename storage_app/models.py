@@ -78,3 +78,44 @@ class StoredFile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} on {self.backend} ({self.state})"
+
+
+class ReplicaState(models.TextChoices):
+    COPYING = "copying", "Copying"  # the copy may be (partly) on the backend, not yet verified
+    VERIFIED = "verified", "Verified"  # read back: size and SHA-256 equal the record's
+    BAD = "bad", "Bad"  # scrub found it missing or different; a repair rewrites it
+
+
+class StoredFileReplica(models.Model):
+    """A further copy of a stored file on another backend (STORAGE_REPLICAS counts the home copy too).
+
+    The home copy stays in StoredFile.backend; each row here is one more backend holding the same name.
+    A row is written (state `copying`) before the copy is, so a crash mid-copy leaves a record of an
+    object that may exist: deletes purge it, the orphan walk leaves it alone. Reads fail over only to
+    `verified` rows.
+    """
+
+    State = ReplicaState
+
+    stored_file = models.ForeignKey(StoredFile, on_delete=models.CASCADE, related_name="replicas")
+    backend = models.CharField(max_length=32)
+    state = models.CharField(max_length=16, choices=ReplicaState.choices, default=ReplicaState.COPYING)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0, help_text="Failed copies or repairs so far")
+    next_attempt_at = models.DateTimeField(null=True, blank=True, help_text="When a failed copy is tried again")
+    last_error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "storage_stored_file_replica"
+        ordering = ["stored_file_id", "backend"]
+        constraints = [
+            models.UniqueConstraint(fields=["stored_file", "backend"], name="replica_one_per_backend"),
+            models.CheckConstraint(condition=~Q(backend=""), name="replica_has_backend"),
+            models.CheckConstraint(condition=Q(state__in=ReplicaState.values), name="replica_state_valid"),
+        ]
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="replica_state_due_idx")]
+
+    def __str__(self) -> str:
+        return f"replica of {self.stored_file_id} on {self.backend} ({self.state})"

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+import threading
 
+from celery import shared_task
+from celery.signals import worker_ready
+from django.conf import settings
+
+from storage_app.health import warn_if_misconfigured
+from storage_app.replication import replicas_catch_up, replicas_ensure
+from storage_app.replication_queue import REPLICATE_TASK
+from storage_app.scrub import storage_scrub
 from storage_app.services.relocation import RelocationBusy, TargetUnavailable, storage_reconcile
 
 
@@ -17,3 +25,28 @@ def reconcile_storage_task(dry_run: bool = False) -> dict:
     except RelocationBusy as exc:
         return {"status": "busy", "detail": str(exc)}
     return {"status": "done" if report.ok else "partial", **report.as_dict()}
+
+
+@shared_task(name=REPLICATE_TASK, acks_late=True)
+def replicate_file_task(name: str) -> dict:
+    """Copy one stored file to the backends it lacks a verified copy on (a failed copy waits for the catch-up)."""
+    return replicas_ensure(None, name).as_dict()
+
+
+@shared_task(name="storage_app.replicate_missing", acks_late=True)
+def replicate_missing_task() -> dict:
+    """The periodic catch-up: files short of copies (lost messages, outages), retried on their backoff."""
+    return replicas_catch_up().as_dict()
+
+
+@shared_task(name="storage_app.scrub_storage", acks_late=True)
+def scrub_storage_task(sample: int | None = None) -> dict:
+    """Scrub as a task (repairing): every copy read back against the recorded SHA-256."""
+    return storage_scrub(sample=sample, repair=True).as_dict()
+
+
+@worker_ready.connect
+def _warn_at_start(**kwargs) -> None:
+    """A worker says at start which backend is misconfigured (a probe in the background: start-up is not held)."""
+    if settings.STORAGE_STARTUP_CHECK:
+        threading.Thread(target=warn_if_misconfigured, name="storage-startup-check", daemon=True).start()

@@ -32,7 +32,7 @@ class BackendHealthSerializer(serializers.Serializer):
     name = serializers.CharField(help_text="STORAGES alias: vercel, s3 or local.")
     configured = serializers.BooleanField()
     role = serializers.ChoiceField(choices=["primary", "fallback"], allow_null=True)
-    status = serializers.ChoiceField(choices=["ok", "failing", "timeout", "not_configured"])
+    status = serializers.ChoiceField(choices=["ok", "failing", "misconfigured", "timeout", "not_configured"])
     ok = serializers.BooleanField(allow_null=True, help_text="Probe passed; null when not configured.")
     latency_ms = serializers.FloatField(required=False, allow_null=True, help_text=f"Write, read, delete. {STAFF_ONLY}")
     error = serializers.CharField(required=False, allow_null=True, help_text=STAFF_ONLY)

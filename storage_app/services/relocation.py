@@ -37,8 +37,9 @@ from storage_app import locations, metrics
 from storage_app.deletions import deletions_retry
 from storage_app.exceptions import StorageError, StorageUnavailable
 from storage_app.fallback import FallbackStorage, default_fallback_storage
-from storage_app.models import StoredFile, StoredFileState
+from storage_app.models import ReplicaState, StoredFile, StoredFileState
 from storage_app.orphans import OrphanReport, orphans_sweep
+from storage_app.replication import replicas_ensure
 
 __all__ = [
     "CopyMismatch",
@@ -281,7 +282,13 @@ def _relocate(
 
 def _move_reported(storage: FallbackStorage, record: StoredFile, target: str, report: RelocationReport) -> str:
     try:
-        outcome = file_move(storage, record, target, on_step=lambda step: _crash_point(step, len(report.moved)))
+        outcome = file_move(
+            storage,
+            record,
+            target,
+            on_step=lambda step: _crash_point(step, len(report.moved)),
+            migrating=report.source is not None,
+        )
     except Exception as exc:
         report.failed[record.name] = f"{type(exc).__name__}: {exc}"
         logger.warning("move of %s from %s to %s failed: %s", record.name, record.backend, target, exc)
@@ -294,14 +301,35 @@ def _move_reported(storage: FallbackStorage, record: StoredFile, target: str, re
 
 
 def file_move(
-    storage: FallbackStorage, record: StoredFile, target: str, *, on_step: Callable[[str], None] | None = None
+    storage: FallbackStorage,
+    record: StoredFile,
+    target: str,
+    *,
+    on_step: Callable[[str], None] | None = None,
+    migrating: bool = False,
 ) -> str:
     """Move one stored file to `target`: 'moved', or 'skipped' when it changed meanwhile.
 
     `on_step` is called after the verified copy ('after_copy') and after the switch ('after_switch').
+    Replicas: a reconcile (not `migrating`) keeps the source copy as a verified replica when the file
+    would otherwise be short of STORAGE_REPLICAS copies; a migration (leaving the source) deletes it
+    and copies the file to another backend of the chain instead.
     """
     on_step = on_step or (lambda step: None)
     source = record.backend
+    if record.replicas.filter(backend=target, state=ReplicaState.VERIFIED).exists():
+        # The target already holds a verified copy: the home changes hands, nothing is copied, and
+        # the old home stays a verified replica (reconcile keeps the replica count).
+        if migrating:
+            swapped = locations.location_promote_replica(record, target, old_home_state=ReplicaState.BAD)
+            if swapped is None:
+                return "skipped"
+            locations.replica_drop(swapped, source)
+            _delete_quietly(storage, source, record.name)
+            replicas_ensure(storage, record.name, exclude=(source,))
+            return "moved"
+        swapped = locations.location_promote_replica(record, target, old_home_state=ReplicaState.VERIFIED)
+        return "skipped" if swapped is None else "moved"
     source_backend, target_backend = storage.backend(source), storage.backend(target)
     claimed = StoredFile.objects.filter(pk=record.pk, state=StoredFileState.STORED, backend=source).update(
         moving_to=target, updated_at=timezone.now()
@@ -329,7 +357,12 @@ def file_move(
         else:
             current.backend = target
             current.moving_to = ""
-            current.leftover_on = source
+            locations.replica_drop(current, target)  # the target holds the home copy now
+            wanted = storage.replicas_wanted - 1
+            keep_source = not migrating and locations.location_verified_replicas(current, excluding=(source,)) < wanted
+            if keep_source:
+                locations.location_keep_as_replica(current, source)
+            current.leftover_on = "" if keep_source else source
             current.save(update_fields=["backend", "moving_to", "leftover_on", "updated_at"])
             switched = True
     if not switched:
@@ -337,7 +370,18 @@ def file_move(
         return "skipped"
     on_step("after_switch")
     _remove_leftover(storage, current)
+    if migrating and storage.replicas_wanted > 1:
+        locations.replica_drop(current, source)
+        replicas_ensure(storage, current.name, exclude=(source,))
     return "moved"
+
+
+def _delete_quietly(storage: FallbackStorage, alias: str, name: str) -> None:
+    try:
+        backend = storage.backend(alias)
+        backend.call(backend.storage.delete, name)
+    except Exception as exc:  # the orphan walk removes it later
+        logger.warning("copy of %s on %s left for the orphan walk: %s", name, alias, exc)
 
 
 def _verify(backend, name: str, record: StoredFile) -> None:

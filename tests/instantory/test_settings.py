@@ -125,11 +125,21 @@ def beat_schedule(**env_overrides: str) -> dict[str, list]:
 
 
 def test_beat_runs_the_sweep_and_reconcile_periodically():
-    assert beat_schedule(STORAGE_RECONCILE_INTERVAL="120", UPLOAD_SWEEP_INTERVAL="60") == {
+    assert beat_schedule(
+        STORAGE_RECONCILE_INTERVAL="120",
+        UPLOAD_SWEEP_INTERVAL="60",
+        UPLOAD_REQUEUE_AFTER="90",
+        STORAGE_REPLICATION_INTERVAL="30",
+        STORAGE_SCRUB_INTERVAL="3600",
+    ) == {
         "sweep-uploads": ["uploads.sweep_uploads", 60.0],
+        "requeue-uploads": ["uploads.requeue_uploads", 45.0],
+        "replicate-missing": ["storage_app.replicate_missing", 30.0],
+        "scrub-storage": ["storage_app.scrub_storage", 3600.0],
         "reconcile-storage": ["storage_app.reconcile_storage", 120.0],
     }
-    assert "reconcile-storage" not in beat_schedule(STORAGE_RECONCILE_INTERVAL="0")
+    off = beat_schedule(STORAGE_RECONCILE_INTERVAL="0", STORAGE_REPLICATION_INTERVAL="0", STORAGE_SCRUB_INTERVAL="0")
+    assert set(off) == {"sweep-uploads", "requeue-uploads"}
 
 
 def test_storage_variables_reach_the_backends_through_their_default_settings(tmp_path):

@@ -139,6 +139,7 @@ def test_snapshot_shape(breaker):
         breaker.call(down)
     assert breaker.snapshot().as_dict() == {
         "state": "closed",
+        "shared": False,
         "consecutive_failures": 1,
         "fail_max": 3,
         "reset_timeout": 30,

@@ -186,6 +186,9 @@ def test_unavailable_is_503(db, settings, client, vercel_blob_settings, vercel_b
     assert response.json()["status"] == "unavailable"
 
 
+CREDENTIALS_REFUSED = "credentials refused (wrong token, key or secret, or missing permissions)"
+
+
 def test_no_secret_is_ever_shown(configured, client, staff_user, vercel_blob, settings, s3_settings):
     # Errors are provoked on purpose: a refused token and a wrong S3 secret still name no secret.
     vercel_blob.faults.fail(403, routes="put")
@@ -196,7 +199,8 @@ def test_no_secret_is_ever_shown(configured, client, staff_user, vercel_blob, se
     for secret in (vercel_blob.token, vercel_blob.token.split("_")[-1], SECRET_KEY, settings.AWS_ACCESS_KEY_ID):
         assert secret not in text
     assert "X-Amz-Signature" not in text
-    assert json.loads(text)["backends"][1]["status"] == "failing"
+    # A refused secret is the configuration's fault, told apart from an outage (issue #19).
+    assert json.loads(text)["backends"][1]["status"] == "misconfigured"
 
 
 def test_reports_are_reused_within_the_cache_window_and_staff_may_ask_for_a_fresh_one(
@@ -270,7 +274,7 @@ def test_backends_are_reported_by_their_storages_alias_with_their_own_reasons(
     report = storage_health()
     rows = {b.name: (b.configured, b.role, b.status, b.reason) for b in report.backends}
     assert rows == {
-        "blob_eu": (True, "primary", "failing", None),
+        "blob_eu": (True, "primary", "misconfigured", CREDENTIALS_REFUSED),
         "archive": (True, "fallback", "ok", None),
         "shelf": (False, None, "not_configured", "no SHELF_ROOT"),
     }
@@ -291,3 +295,25 @@ def test_error_texts_are_stripped_of_the_secrets_the_backend_names(db, tmp_path)
 
     report = storage_health(FallbackStorage([("shelf", LeakyShelf(root=tmp_path))]))
     assert by_name(report)["shelf"].error == ("StorageServiceError: https://shelf.example/put?… refused key [redacted]")
+
+
+def test_a_missing_bucket_is_misconfigured_not_healthy_and_warned_about_at_start(configured, s3_peer, caplog):
+    from storage_app.health import warn_if_misconfigured
+
+    configured.AWS_STORAGE_BUCKET_NAME = "no-such-bucket-19"
+    configured.STORAGES = dict(configured.STORAGES)
+    report = storage_health()
+    s3 = by_name(report)["s3"]
+    assert (s3.status, s3.ok) == ("misconfigured", False)
+    assert "bucket" in s3.reason
+    assert (report.status, report.exit_code) == ("degraded", 1)  # no longer `healthy` with exit 0
+    assert by_name(report)["vercel"].status == "ok"
+    with caplog.at_level("WARNING", logger="storage_app.health"):
+        assert warn_if_misconfigured() == ["s3"]
+    assert "storage backend s3 is misconfigured" in caplog.text
+
+
+def test_a_backend_that_is_down_is_failing_not_misconfigured(configured, vercel_blob):
+    vercel_blob.refuse_connections()
+    vercel = by_name(storage_health())["vercel"]
+    assert (vercel.status, vercel.reason) == ("failing", None)

@@ -13,6 +13,13 @@ from uploads.validation import UploadRejected
 
 
 class UploadOutputSerializer(serializers.ModelSerializer):
+    # Where the file lives now (the location record, uploads.selectors.with_stored_backend), not where
+    # promotion first put it.
+    permanent_backend = serializers.SerializerMethodField()
+
+    def get_permanent_backend(self, upload: UploadTracking) -> str:
+        return getattr(upload, "stored_backend", None) or upload.permanent_backend
+
     class Meta:
         model = UploadTracking
         fields = [

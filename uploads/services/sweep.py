@@ -1,7 +1,10 @@
 """The sweep: finds what a crash, an outage or a lost message left behind, and finishes or removes it.
 
-- uploads 'processing' or 'pending' for longer than UPLOAD_STALE_AFTER (their worker died, or
-  their message was lost) are queued again;
+- uploads 'pending' for longer than UPLOAD_REQUEUE_AFTER (their message was lost: Redis lost its
+  queue, the broker was down when it was sent) and 'processing' for longer than UPLOAD_STALE_AFTER
+  (their worker died) are queued again; `uploads_requeue` does only this, on its own periodic task
+  every UPLOAD_REQUEUE_AFTER / 2 seconds, so a lost message costs minutes, not the sweep's interval.
+  The promotion claims its row under a row lock, so concurrent re-queues promote it once;
 - temporary files that no unfinished upload refers to are removed once older than the grace period;
 - the folders of the upload kinds with an owning row (uploads.kinds: inventory/, documents/) are
   walked on every backend by the storage library's one orphan walk (storage_app.orphans): stored
@@ -49,26 +52,40 @@ class SweepReport:
         return asdict(self)
 
 
-def uploads_sweep(*, dry_run: bool = False, grace: int | None = None, stale_after: int | None = None, storage=None):
-    grace = settings.UPLOAD_SWEEP_GRACE if grace is None else grace
+def uploads_requeue(
+    *, stale_after: int | None = None, requeue_after: int | None = None, dry_run: bool = False
+) -> list[int]:
+    """Queue again the uploads whose message was lost (pending) or whose worker died (processing)."""
     stale_after = settings.UPLOAD_STALE_AFTER if stale_after is None else stale_after
-    storage = storage or default_storage
+    requeue_after = settings.UPLOAD_REQUEUE_AFTER if requeue_after is None else requeue_after
     now = timezone.now()
-    report = SweepReport(dry_run=dry_run)
-
+    requeued: list[int] = []
     cutoff = now - timedelta(seconds=stale_after)
+    pending_cutoff = now - timedelta(seconds=min(requeue_after, stale_after))
     abandoned = Q(status=UploadStatus.PROCESSING, processing_started_at__lte=cutoff)
-    stuck = UploadTracking.objects.filter(abandoned | Q(status=UploadStatus.PENDING, updated_at__lte=cutoff))
+    stuck = UploadTracking.objects.filter(abandoned | Q(status=UploadStatus.PENDING, updated_at__lte=pending_cutoff))
     for upload_id in stuck.order_by("pk").values_list("pk", flat=True):
-        report.requeued.append(upload_id)
+        requeued.append(upload_id)
         if dry_run:
             continue
         # Declared abandoned here, under the same condition, so the next claim takes it whatever its
-        # worker's own stale threshold; a worker that finished meanwhile is not overridden.
+        # worker's own stale threshold; a worker that finished meanwhile is not overridden. A pending
+        # row's updated_at moves on too, so it is re-queued once per UPLOAD_REQUEUE_AFTER, not per run.
         UploadTracking.objects.filter(abandoned, pk=upload_id).update(
             status=UploadStatus.PENDING, processing_started_at=None, updated_at=now
         )
+        UploadTracking.objects.filter(pk=upload_id, status=UploadStatus.PENDING).update(updated_at=now)
         enqueue_promotion(upload_id)
+    if requeued and not dry_run:
+        logger.info("re-queued uploads %s", requeued)
+    return requeued
+
+
+def uploads_sweep(*, dry_run: bool = False, grace: int | None = None, stale_after: int | None = None, storage=None):
+    grace = settings.UPLOAD_SWEEP_GRACE if grace is None else grace
+    storage = storage or default_storage
+    report = SweepReport(dry_run=dry_run)
+    report.requeued = uploads_requeue(stale_after=stale_after, dry_run=dry_run)
 
     _sweep_temporary(report, grace=grace, dry_run=dry_run)
     if isinstance(storage, FallbackStorage):

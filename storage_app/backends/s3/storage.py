@@ -48,6 +48,7 @@ from storages.backends.s3 import S3Storage as DjangoStoragesS3Storage
 from storages.utils import clean_name as storages_clean_name
 from urllib3.exceptions import HTTPError as Urllib3HTTPError
 
+from storage_app import attempts
 from storage_app.backends.base import StorageBackend
 from storage_app.backends.names import check_save_arguments
 from storage_app.backends.names import clean_name as checked_name
@@ -227,6 +228,43 @@ class S3Storage(StorageBackend, DjangoStoragesS3Storage):
                 return None
             key = key[len(location) + 1 :]
         return key
+
+    # --- fast failover (storage_app.attempts) ------------------------------------------------------
+    # Inside a failover scope (a backend with somewhere else to go), requests go through a second
+    # client with one attempt and the scope's timeout: a refused, reset or hung S3 costs at most
+    # that long, and the chain moves on. The client's own Config (AWS_S3_MAX_ATTEMPTS, timeouts)
+    # applies everywhere else.
+    @property
+    def connection(self):
+        scope = attempts.current_scope()
+        if scope is None:
+            return super().connection
+        connection = getattr(self._connections, "failover_connection", None)
+        if connection is None or getattr(self._connections, "failover_timeout", None) != scope.timeout:
+            config = self.client_config.merge(
+                Config(
+                    connect_timeout=min(settings.AWS_S3_CONNECT_TIMEOUT, scope.timeout),
+                    read_timeout=min(settings.AWS_S3_READ_TIMEOUT, scope.timeout),
+                    retries={"total_max_attempts": 1, "mode": "standard"},
+                )
+            )
+            connection = self._create_session().resource(
+                "s3",
+                region_name=self.region_name,
+                use_ssl=self.use_ssl,
+                endpoint_url=self.endpoint_url,
+                config=config,
+                verify=self.verify,
+            )
+            self._connections.failover_connection = connection
+            self._connections.failover_timeout = scope.timeout
+        return connection
+
+    @property
+    def bucket(self):
+        if attempts.current_scope() is None:
+            return super().bucket
+        return self.connection.Bucket(self.bucket_name)
 
     def describe(self) -> dict[str, Any]:
         """Where this backend points, for health output: no keys, no secrets."""

@@ -22,6 +22,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
+from storage_app import attempts
 from storage_app.backends.vercel_blob.errors import (
     error_from_exception,
     error_from_response,
@@ -164,7 +165,7 @@ class VercelBlobClient:
                     params=params,
                     headers=all_headers,
                     data=body,
-                    timeout=self.timeout,
+                    timeout=attempts.request_timeout(*self.timeout),
                     stream=stream,
                     allow_redirects=False,
                 )
@@ -190,7 +191,11 @@ class VercelBlobClient:
         retrying = Retrying(
             stop=stop_after_attempt(self.retry.retries + 1),
             wait=self.retry.wait,
-            retry=retry_if_exception(lambda exc: is_retriable(exc, max_delay=self.retry.max_delay)),
+            # Within a failover scope (a backend with a next one), a refused connection or a timeout
+            # moves the caller on at once instead of spending the retry budget (storage_app.attempts).
+            retry=retry_if_exception(
+                lambda exc: is_retriable(exc, max_delay=self.retry.max_delay) and attempts.may_retry(exc)
+            ),
             before_sleep=log_retry,
             reraise=True,
         )

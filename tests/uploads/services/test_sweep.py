@@ -107,3 +107,50 @@ def test_objects_no_record_accounts_for_under_the_kinds_folders_are_removed_too(
     assert not (root / "documents/1/888/rolled-back.txt").exists()
     assert (root / "documents/1/889/young.txt").exists()  # within the grace period
     assert (root / "users/1/888/not-a-kind-with-rows.txt").exists()  # outside the folders the sweep walks
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pending_upload_whose_message_was_lost_is_requeued_after_upload_requeue_after(user, settings):
+    from uploads.services.sweep import uploads_requeue
+
+    assert settings.UPLOAD_REQUEUE_AFTER <= 120
+    lost = make_pending(user, name="lost.txt", data=b"lost message", kind="document")
+    young = make_pending(user, name="young.txt", data=b"just queued", kind="document")
+    UploadTracking.objects.filter(pk=lost.pk).update(
+        updated_at=timezone.now() - timedelta(seconds=settings.UPLOAD_REQUEUE_AFTER + 1)
+    )
+    assert uploads_requeue() == [lost.pk]  # tasks run in-process: promoted by now
+    assert UploadTracking.objects.get(pk=lost.pk).status == "complete"
+    assert UploadTracking.objects.get(pk=young.pk).status == "pending"
+    assert uploads_requeue() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_requeues_promote_an_upload_once(user, settings):
+    import threading
+
+    from django.db import connections
+
+    from storage_app.models import StoredFile
+    from uploads.services.promotion import upload_promote
+
+    upload = make_pending(user, name="twice.txt", data=b"queued twice", kind="document")
+    results, barrier = [], threading.Barrier(4)
+
+    def promote() -> None:
+        barrier.wait()
+        try:
+            results.append(upload_promote(upload_id=upload.pk).status)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=promote) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert results.count("complete") == 1, results
+    assert set(results) <= {"complete", "busy", "already_complete"}
+    row = UploadTracking.objects.get(pk=upload.pk)
+    assert (row.status, row.attempts) == ("complete", 1)
+    assert StoredFile.objects.filter(name__startswith=f"documents/{user.pk}/{upload.pk}/").count() == 1
