@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import warnings
 from pathlib import Path
 from typing import BinaryIO
 
@@ -21,7 +22,10 @@ def make_thumbnail(source: Path | BinaryIO, size: tuple[int, int] = THUMBNAIL_SI
     reduced before it is resampled, then turned upright: turning the full photo first would decode
     it at full size and copy it once more.
     """
-    with Image.open(source) as image:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the budget below decides
+        image = Image.open(source)
+    with image:
         width, height = image.size
         if width * height > settings.IMAGE_MAX_PIXELS:
             raise ValueError(f"the photo is {width}x{height} pixels, over IMAGE_MAX_PIXELS")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -164,15 +165,22 @@ def _check_image(path: Path) -> None:
         if _HTML_MARKERS.search(handle.read(SNIFF_BYTES)):
             raise UploadRejected("The image also holds HTML (a polyglot file); it is refused.", code="corrupt_image")
     try:
-        with Image.open(path) as image:  # reads the header only
-            width, height = image.size
-            if width * height > max_pixels:
-                raise UploadRejected(
-                    f"The image is {width}x{height} pixels; the largest accepted is {max_pixels} pixels.",
-                    code="image_too_large",
-                )
-            image.load()  # the first frame, in full: truncated or damaged data fails here
+        with warnings.catch_warnings():
+            # Pillow's own guard warns past 89 Mpx; the budget below is what decides.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:  # reads the header only
+                width, height = image.size
+                if width * height > max_pixels:
+                    raise UploadRejected(
+                        f"The image is {width}x{height} pixels; the largest accepted is {max_pixels} pixels.",
+                        code="image_too_large",
+                    )
+                image.load()  # the first frame, in full: truncated or damaged data fails here
     except UploadRejected:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError:  # Pillow's limit, past 179 Mpx, met while reading the header
+        raise UploadRejected(
+            f"The image has more pixels than the largest accepted ({max_pixels} pixels).", code="image_too_large"
+        ) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
         raise UploadRejected(f"The image cannot be read: {exc}.", code="corrupt_image") from None
