@@ -280,6 +280,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     # Upload and document-processing statuses share one value set: one enum in the schema.
     "ENUM_NAME_OVERRIDES": {"StatusEnum": "uploads.models.UploadStatus"},
+    # Request bodies get components of their own, so a required text field says `minLength: 1` and a
+    # file field is binary only where a file is sent.
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Every status the API answers is in the schema (core.api.schema): the error answers of the
+    # exception handler are added to each operation they can come from.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.api.schema.document_error_answers",
+    ],
 }
 
 # --- security (production) -----------------------------------------------------------------
