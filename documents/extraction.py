@@ -32,8 +32,15 @@ SUFFIX_KINDS = {
     ".mdown": MARKDOWN,
     ".mkd": MARKDOWN,
 }
-# A DOCX is a zip archive; one whose parts unpack past this is refused rather than read into memory.
-DOCX_MAX_UNPACKED = 200 * 1024**2
+# Parse budgets (defaults; the worker passes settings.DOCUMENT_MAX_*), counted on what is actually
+# produced, never on what the file declares. A DOCX is a zip archive whose declared sizes can lie and
+# whose XML can hold millions of empty elements: its parts are inflated chunk by chunk, every byte
+# counted, and its XML parsed as a stream, elements counted, in constant memory, before python-docx
+# builds a tree of it. A PDF's page tree is walked node by node before any page is read.
+DOCX_MAX_UNPACKED = 64 * 1024**2
+DOCX_MAX_ELEMENTS = 300_000
+PDF_MAX_PAGES = 2000
+INFLATE_CHUNK = 256 * 1024
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u3000]+")
@@ -55,12 +62,22 @@ class ExtractedText:
 
 
 def extract_text(
-    stream: BinaryIO, *, content_type: str = "", filename: str = "", max_chars: int | None = None
+    stream: BinaryIO,
+    *,
+    content_type: str = "",
+    filename: str = "",
+    max_chars: int | None = None,
+    max_unpacked: int | None = None,
+    max_elements: int | None = None,
+    max_pages: int | None = None,
 ) -> ExtractedText:
     """The text of a seekable binary stream; the kind comes from the content type, else the name, else the bytes.
 
     `max_chars` bounds what a plain-text or Markdown file costs: only the bytes that can hold that many
-    characters are read, so a huge text file never sits in memory whole.
+    characters are read, so a huge text file never sits in memory whole; PDF pages stop being read
+    once that many characters came out. `max_unpacked` (bytes) and `max_elements` bound a DOCX,
+    `max_pages` a PDF (None: the module's defaults); past any of them the file is refused with
+    ExtractionError, its work bounded by the budget rather than by the file.
     """
     head = stream.read(8)
     stream.seek(0)
@@ -68,9 +85,13 @@ def extract_text(
         raise ExtractionError("The file is empty.")
     kind = _kind(head, content_type, filename)
     if kind == PDF:
-        result = _pdf(stream)
+        result = _pdf(stream, max_pages=max_pages or PDF_MAX_PAGES, max_chars=max_chars)
     elif kind == DOCX:
-        result = ExtractedText(_docx(stream))
+        result = ExtractedText(
+            _docx(
+                stream, max_unpacked=max_unpacked or DOCX_MAX_UNPACKED, max_elements=max_elements or DOCX_MAX_ELEMENTS
+            )
+        )
     elif kind in (PLAIN, MARKDOWN):
         # A character takes at most 4 bytes in UTF-8 and UTF-16 (plus a byte-order mark).
         limit = -1 if max_chars is None else max_chars * 4 + 4
@@ -106,7 +127,7 @@ def _kind(head: bytes, content_type: str, filename: str) -> str | None:
     return PLAIN if content_type.startswith("text/") or not content_type else None
 
 
-def _pdf(stream: BinaryIO) -> ExtractedText:
+def _pdf(stream: BinaryIO, *, max_pages: int, max_chars: int | None) -> ExtractedText:
     from pypdf import PdfReader
     from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
 
@@ -114,10 +135,15 @@ def _pdf(stream: BinaryIO) -> ExtractedText:
         reader = PdfReader(stream)
         if reader.is_encrypted and not reader.decrypt(""):
             raise ExtractionError("The PDF is protected by a password; upload a copy without the password.")
+        page_count = _pdf_page_count(reader, max_pages)
         pages = []
+        chars = 0
         for page in reader.pages:
             pages.append(page.extract_text() or "")
-        return ExtractedText("\n\n".join(pages), page_count=len(pages))
+            chars += len(pages[-1])
+            if max_chars is not None and chars > max_chars:
+                break  # the rest would not be indexed anyway
+        return ExtractedText("\n\n".join(pages), page_count=page_count)
     except ExtractionError:
         raise
     except (FileNotDecryptedError, DependencyError):
@@ -132,20 +158,109 @@ def _pdf(stream: BinaryIO) -> ExtractedText:
         raise ExtractionError(f"The PDF is damaged and cannot be read ({type(exc).__name__}).") from None
 
 
-def _docx(stream: BinaryIO) -> str:
+def _pdf_page_count(reader, max_pages: int) -> int:
+    """The pages of the page tree, walked with a budget: a tree whose nodes repeat (a page-tree bomb:
+    a few objects referenced from many /Kids) or loop is refused before pypdf flattens it."""
+    from pypdf.generic import ArrayObject, DictionaryObject
+
+    root = reader.trailer["/Root"].get_object()["/Pages"].get_object()
+    stack = [root]
+    pages = nodes = 0
+    while stack:
+        node = stack.pop()
+        nodes += 1
+        if nodes > 4 * max_pages + 64:
+            raise ExtractionError(f"The PDF's page tree is larger than {max_pages} pages allow; it is not read.")
+        kids = node.get("/Kids") if isinstance(node, DictionaryObject) else None
+        is_tree = isinstance(node, DictionaryObject) and (node.get("/Type") == "/Pages" or kids is not None)
+        if is_tree:
+            kids = kids.get_object() if kids is not None else []
+            if isinstance(kids, ArrayObject):
+                stack.extend(kid.get_object() for kid in kids)
+        else:
+            pages += 1
+            if pages > max_pages:
+                raise ExtractionError(f"The PDF has more than {max_pages} pages; it is not read.")
+    return pages
+
+
+class _Budget:
+    """Bytes inflated and XML elements parsed so far, refused past their limits."""
+
+    def __init__(self, max_unpacked: int, max_elements: int) -> None:
+        self.max_unpacked = max_unpacked
+        self.max_elements = max_elements
+        self.unpacked = 0
+        self.elements = 0
+
+    def add_bytes(self, count: int) -> None:
+        self.unpacked += count
+        if self.unpacked > self.max_unpacked:
+            raise ExtractionError(
+                f"The DOCX file unpacks to more than {self.max_unpacked // 1024**2} MB; it is not read."
+            )
+
+    def add_element(self) -> None:
+        self.elements += 1
+        if self.elements > self.max_elements:
+            raise ExtractionError(f"The DOCX file holds more than {self.max_elements} XML elements; it is not read.")
+
+
+class _CountingReader:
+    """A zip member read in small chunks (so zlib never inflates more than a chunk at once), counted."""
+
+    def __init__(self, member, budget: _Budget) -> None:
+        self.member = member
+        self.budget = budget
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.member.read(INFLATE_CHUNK if size is None or size < 0 else min(size, INFLATE_CHUNK))
+        self.budget.add_bytes(len(data))
+        return data
+
+
+def _docx_within_budget(archive: zipfile.ZipFile, budget: _Budget) -> None:
+    from lxml import etree
+
+    for info in archive.infolist():
+        if info.file_size > budget.max_unpacked:  # an honest size already says no
+            budget.add_bytes(info.file_size)
+        with archive.open(info) as member:
+            reader = _CountingReader(member, budget)
+            if info.filename.endswith((".xml", ".rels")):
+                # A stream parse in constant memory: each element is dropped as soon as it is counted.
+                for _event, element in etree.iterparse(
+                    reader, events=("end",), resolve_entities=False, no_network=True, huge_tree=False
+                ):
+                    budget.add_element()
+                    element.clear(keep_tail=True)
+                    while element.getprevious() is not None:
+                        del element.getparent()[0]
+                while reader.read():  # whatever follows the root element counts too
+                    pass
+            else:
+                while reader.read():
+                    pass
+
+
+def _docx(stream: BinaryIO, *, max_unpacked: int, max_elements: int) -> str:
     import docx
     from docx.table import Table
+    from lxml import etree
 
     try:
         with zipfile.ZipFile(stream) as archive:
             names = set(archive.namelist())
-            unpacked = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError):
+            if "word/document.xml" not in names:
+                raise ExtractionError("The file is a zip archive but not a Word document (no word/document.xml).")
+            _docx_within_budget(archive, _Budget(max_unpacked, max_elements))
+    except ExtractionError:
+        raise
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
+        # Also a member whose declared size lies: zipfile stops at the declared size and the CRC fails.
         raise ExtractionError("The DOCX file is damaged or incomplete (it is not a readable zip archive).") from None
-    if "word/document.xml" not in names:
-        raise ExtractionError("The file is a zip archive but not a Word document (no word/document.xml).")
-    if unpacked > DOCX_MAX_UNPACKED:
-        raise ExtractionError(f"The DOCX file unpacks to more than {DOCX_MAX_UNPACKED // 1024**2} MB; it is not read.")
+    except etree.XMLSyntaxError as exc:
+        raise ExtractionError(f"The DOCX file is damaged and cannot be read ({type(exc).__name__}).") from None
     stream.seek(0)
     try:
         document = docx.Document(stream)

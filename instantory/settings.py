@@ -240,6 +240,9 @@ UPLOAD_SWEEP_INTERVAL = env_int("UPLOAD_SWEEP_INTERVAL", 300, minimum=10)
 # Fault injection for the crash-safety tests only: the promotion kills its own process at this point
 # (before_upload, after_upload or after_commit). Never set it in production.
 UPLOAD_CRASH_AT = env_choice("INSTANTORY_CRASH_AT", ["", "before_upload", "after_upload", "after_commit"], "")
+# An image whose header declares more pixels than this is refused before any of it is decoded
+# (a 12000x12000 PNG of a few hundred KB would cost a worker a gigabyte); 40 Mpx is any camera's photo.
+IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 40_000_000, minimum=1)
 
 # --- Celery --------------------------------------------------------------------------------
 CELERY_BROKER_URL = env_url("CELERY_BROKER_URL", schemes=("redis", "rediss", "memory"))
@@ -255,6 +258,20 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
+# Every task has a soft time limit (the task records why it stopped) and a hard one (its process is
+# killed); uploads.redelivery enforces both under the solo pool too, where Celery does not.
+TASK_SOFT_TIME_LIMIT = env_int("TASK_SOFT_TIME_LIMIT", 240, minimum=1)
+TASK_TIME_LIMIT = env_int("TASK_TIME_LIMIT", 300, minimum=2)
+if TASK_TIME_LIMIT <= TASK_SOFT_TIME_LIMIT:
+    raise ImproperlyConfigured("TASK_TIME_LIMIT must be greater than TASK_SOFT_TIME_LIMIT")
+# A task whose worker died this many times while running it (OOM kill, hard time limit) is not run
+# again: its document or upload is marked `error` with the reason (uploads.redelivery).
+TASK_MAX_WORKER_LOSSES = env_int("TASK_MAX_WORKER_LOSSES", 2, minimum=1)
+# A message a dead worker left unacknowledged is delivered again after this many seconds; it must
+# exceed TASK_TIME_LIMIT so a running task is never delivered twice.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=TASK_TIME_LIMIT + 1)
+}
 CELERY_ACCEPT_CONTENT = ["json"]
 # Seconds between periodic reconcile runs (files on a fallback go home once the primary is healthy); 0 = never.
 STORAGE_RECONCILE_INTERVAL = env_int("STORAGE_RECONCILE_INTERVAL", 600, minimum=0)
@@ -310,6 +327,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     # Upload and document-processing statuses share one value set: one enum in the schema.
     "ENUM_NAME_OVERRIDES": {"StatusEnum": "uploads.models.UploadStatus"},
+    # Request bodies get components of their own, so a required text field says `minLength: 1` and a
+    # file field is binary only where a file is sent.
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Every status the API answers is in the schema (core.api.schema): the error answers of the
+    # exception handler are added to each operation they can come from.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.api.schema.document_error_answers",
+    ],
 }
 
 # --- security (production) -----------------------------------------------------------------
@@ -356,6 +382,13 @@ if DOCUMENT_CHUNK_OVERLAP >= DOCUMENT_CHUNK_SIZE // 2:
     raise ImproperlyConfigured("DOCUMENT_CHUNK_OVERLAP must be less than half of DOCUMENT_CHUNK_SIZE")
 # Text beyond this many characters is not indexed (bounds the work one huge document can cause).
 DOCUMENT_MAX_TEXT_CHARS = env_int("DOCUMENT_MAX_TEXT_CHARS", 2_000_000, minimum=1000)
+# Budgets of one document's parse, counted on what is actually produced, never on what the file
+# declares (documents.extraction): bytes unpacked from a DOCX, XML elements parsed, PDF pages read.
+DOCUMENT_MAX_UNPACKED = env_size("DOCUMENT_MAX_UNPACKED", 64 * 1024**2)
+DOCUMENT_MAX_ELEMENTS = env_int("DOCUMENT_MAX_ELEMENTS", 300_000, minimum=1000)
+DOCUMENT_MAX_PAGES = env_int("DOCUMENT_MAX_PAGES", 2000, minimum=1)
+# Fault injection for the redelivery tests only: a worker processing a document kills its own process.
+DOCUMENT_CRASH = env_bool("INSTANTORY_DOCUMENT_CRASH", False)
 
 # Semantic search (documents.selectors.search)
 SEARCH_DEFAULT_MODE = env_choice("SEARCH_DEFAULT_MODE", ["semantic", "hybrid"], "semantic")

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import filetype
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from PIL import Image, UnidentifiedImageError
 
@@ -58,13 +60,15 @@ def clean_filename(raw: str) -> str:
 
     Path components are dropped (`../../etc/passwd` becomes `passwd`), control characters and
     characters that mean something to a shell or a URL are removed, Unicode is normalised to NFC
-    and the result is cut to MAX_FILENAME_LENGTH characters keeping the extension. A NUL byte is
-    refused outright: no honest client sends one.
+    and the result is cut to MAX_FILENAME_LENGTH characters keeping the extension. A NUL byte or any
+    other control character is refused outright: no honest client sends one.
     """
     if not isinstance(raw, str):
         raise UploadRejected("The file name must be text.", code="invalid_filename")
     if "\x00" in raw:
         raise UploadRejected("The file name contains a NUL byte.", code="invalid_filename")
+    if any(unicodedata.category(ch) == "Cc" for ch in raw):
+        raise UploadRejected("The file name contains a control character.", code="invalid_filename")
     name = unicodedata.normalize("NFC", raw)
     name = re.split(r"[\\/]", name)[-1]
     name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
@@ -144,9 +148,39 @@ def _text_type(head: bytes, filename: str) -> str | None:
     return "text/markdown" if Path(filename).suffix.lower() in MARKDOWN_SUFFIXES else "text/plain"
 
 
+# What browsers look for when they sniff a file as HTML: an image that carries it is a polyglot
+# meant to run script somewhere, refused even though its pixels decode.
+_HTML_MARKERS = re.compile(rb"<(?:script|html|!doctype\s+html|iframe|svg|body|head)[\s>/]", re.IGNORECASE)
+
+
 def _check_image(path: Path) -> None:
+    """The image's pixel count from its header, before any decode; then its first frame decoded in full.
+
+    `verify()` alone checks nothing of a JPEG (a truncated one, or JPEG markers followed by HTML,
+    passed); decoding the first frame is what proves Pillow can read it, at a cost bounded by
+    IMAGE_MAX_PIXELS. Other frames of an animation are not decoded (the thumbnail uses the first).
+    """
+    max_pixels = settings.IMAGE_MAX_PIXELS
+    with path.open("rb") as handle:
+        if _HTML_MARKERS.search(handle.read(SNIFF_BYTES)):
+            raise UploadRejected("The image also holds HTML (a polyglot file); it is refused.", code="corrupt_image")
     try:
-        with Image.open(path) as image:
-            image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        with warnings.catch_warnings():
+            # Pillow's own guard warns past 89 Mpx; the budget below is what decides.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:  # reads the header only
+                width, height = image.size
+                if width * height > max_pixels:
+                    raise UploadRejected(
+                        f"The image is {width}x{height} pixels; the largest accepted is {max_pixels} pixels.",
+                        code="image_too_large",
+                    )
+                image.load()  # the first frame, in full: truncated or damaged data fails here
+    except UploadRejected:
+        raise
+    except Image.DecompressionBombError:  # Pillow's limit, past 179 Mpx, met while reading the header
+        raise UploadRejected(
+            f"The image has more pixels than the largest accepted ({max_pixels} pixels).", code="image_too_large"
+        ) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
         raise UploadRejected(f"The image cannot be read: {exc}.", code="corrupt_image") from None

@@ -9,7 +9,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 
 from core.api import owned
 from core.api.schema import RETRY_AFTER, UPLOAD_REFUSALS, unavailable
@@ -18,6 +18,7 @@ from documents.selectors.documents import ORDERING_FIELDS, document_get, documen
 from documents.services.documents import document_create, document_delete
 from storage_app.responses import StreamedResponseApiMixin, stored_file_response
 from uploads.api.fields import upload_status_field
+from uploads.validation import DOCUMENT_TYPES
 
 MAX_TAGS = 30
 
@@ -96,7 +97,7 @@ class DocumentApi(owned.BaseApi):
     ),
 )
 class DocumentListCreateApi(owned.ListMixin, owned.CreateMixin, DocumentApi):
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [MultiPartParser]
     input_serializer_class = DocumentCreateInputSerializer
 
     def list_rows(self, request):
@@ -117,7 +118,8 @@ class DocumentDetailApi(owned.RetrieveMixin, owned.DestroyMixin, DocumentApi):
         operation_id="documents_download",
         parameters=[RETRY_AFTER],
         responses={
-            (200, "application/octet-stream"): OpenApiTypes.BINARY,
+            # The file is served with the type its content was found to be at upload.
+            **{(200, content_type): OpenApiTypes.BINARY for content_type in sorted(DOCUMENT_TYPES)},
             404: OpenApiResponse(description="No such document of yours, or its stored file is missing."),
             409: OpenApiResponse(description="The file is not in permanent storage yet."),
             503: unavailable("The storage holding the file"),

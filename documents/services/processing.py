@@ -9,7 +9,9 @@ meanwhile writes nothing (the run queued for the new file does the work).
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import signal
 import tempfile
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -57,6 +59,8 @@ def document_process(*, document_id: int, embedder: Embedder | None = None) -> P
     if not document.file.name:
         return _fail(document, version, "The document has no stored file yet.")
 
+    if settings.DOCUMENT_CRASH:
+        os.kill(os.getpid(), signal.SIGKILL)  # fault injection for the redelivery tests only
     try:
         extracted = _read_text(document)
     except ExtractionError as exc:
@@ -102,6 +106,14 @@ def document_process(*, document_id: int, embedder: Embedder | None = None) -> P
     return ProcessingResult(status="complete", chunks=len(chunks))
 
 
+def document_fail(*, document_id: int, message: str) -> ProcessingResult:
+    """Mark a document `error` with `message` (its task stopped at a time limit or kept killing its worker)."""
+    document = Document.objects.filter(pk=document_id).first()
+    if document is None:
+        return ProcessingResult(status="missing")
+    return _fail(document, (document.file.name, document.checksum), message, clear_vectors=True)
+
+
 def _read_text(document: Document) -> ExtractedText:
     # Parsers need to seek; a remote storage's file object may not, so the bytes go to a local spool.
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX_MEMORY) as spool:
@@ -118,6 +130,9 @@ def _read_text(document: Document) -> ExtractedText:
             content_type=document.content_type,
             filename=PurePosixPath(document.file.name).name,
             max_chars=settings.DOCUMENT_MAX_TEXT_CHARS,
+            max_unpacked=settings.DOCUMENT_MAX_UNPACKED,
+            max_elements=settings.DOCUMENT_MAX_ELEMENTS,
+            max_pages=settings.DOCUMENT_MAX_PAGES,
         )
 
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import JSONParser, MultiPartParser
 
 from core.api import owned
 from core.api.schema import UPLOAD_REFUSALS
@@ -86,7 +86,7 @@ class InventoryItemApi(owned.BaseApi):
     ),
 )
 class InventoryItemListCreateApi(owned.ListMixin, owned.CreateMixin, InventoryItemApi):
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [JSONParser, MultiPartParser]
     input_serializer_class = InventoryItemInputSerializer
 
     def list_rows(self, request):
@@ -101,7 +101,7 @@ class InventoryItemListCreateApi(owned.ListMixin, owned.CreateMixin, InventoryIt
     get=extend_schema(responses=InventoryItemOutputSerializer), delete=extend_schema(responses={204: None})
 )
 class InventoryItemDetailApi(owned.RetrieveMixin, owned.DestroyMixin, InventoryItemApi):
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [JSONParser, MultiPartParser]
 
     @extend_schema(
         request=InventoryItemInputSerializer(partial=True),

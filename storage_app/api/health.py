@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -59,7 +60,10 @@ class StorageHealthApi(APIView):
     )
     def get(self, request):
         staff = bool(request.user and request.user.is_staff)
-        fresh = staff and request.query_params.get("fresh") in {"1", "true", "yes"}
+        raw = request.query_params.get("fresh")
+        if raw is not None and raw not in {"true", "false", "1", "0"}:
+            raise ValidationError({"fresh": ["Must be true or false."]})
+        fresh = staff and raw in {"true", "1"}
         report = storage_health(use_cache=not fresh)
         body = report.as_dict() if staff else report.public_dict()
         response = Response(body, status=report.http_status)

@@ -109,3 +109,76 @@ def _named(data: bytes, name: str):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return SimpleUploadedFile(name, data, content_type="application/octet-stream")
+
+
+def raw_part_body(filename_header: bytes, data: bytes, fields: dict[str, str]) -> bytes:
+    """A multipart body written byte by byte, so a file name can be what no client library would send."""
+    boundary = BOUNDARY.encode()
+    parts = [
+        b"--" + boundary + b'\r\nContent-Disposition: form-data; name="' + name.encode() + b'"\r\n\r\n' + value.encode()
+        for name, value in fields.items()
+    ]
+    parts.append(
+        b"--"
+        + boundary
+        + b'\r\nContent-Disposition: form-data; name="file"; '
+        + filename_header
+        + b"\r\nContent-Type: application/octet-stream\r\n\r\n"
+        + data
+    )
+    return b"\r\n".join(parts) + b"\r\n--" + boundary + b"--\r\n"
+
+
+# Each of these Django would silently drop or strip (the item made without its photo, the NUL gone).
+DROPPED_OR_STRIPPED_NAMES = {
+    "nul": b'filename="evil\x00.txt"',
+    "control": b'filename="bell\x07.txt"',
+    "dot": b'filename="."',
+    "dot-dot": b'filename=".."',
+    "only-a-path": b'filename="../"',
+    "invalid-utf8": b'filename="caf\xe9.txt"',
+    "invalid-utf8-ext": b"filename*=UTF-8''caf%E9.txt",
+}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("case", sorted(DROPPED_OR_STRIPPED_NAMES))
+def test_a_file_part_django_would_drop_is_a_400(user, settings, case):
+    body = raw_part_body(DROPPED_OR_STRIPPED_NAMES[case], b"stools 12", {"kind": "document"})
+    response, _ = post_raw(user, body)
+    assert response.status_code == 400, response.data
+    assert response.data["code"] == "invalid_filename"
+    assert temporary_files(settings) == []
+    assert not UploadTracking.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_name_that_is_fine_passes_the_part_check(user, settings):
+    body = raw_part_body('filename="Über Stühle.txt"'.encode(), b"stools 12", {"kind": "document"})
+    response, _ = post_raw(user, body)
+    assert response.status_code == 202, response.data
+    assert response.data["original_filename"] == "Über Stühle.txt"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("case", ["nul", "dot", "invalid-utf8"])
+def test_an_inventory_item_with_a_dropped_photo_part_is_refused_over_http(live_server, user, settings, case):
+    """Through a real HTTP server: the item is not created without its photo (it used to be, with a 201)."""
+    import requests
+    from rest_framework.authtoken.models import Token
+
+    from inventory.models import InventoryItem
+
+    token = Token.objects.create(user=user)
+    body = raw_part_body(DROPPED_OR_STRIPPED_NAMES[case], image_bytes("PNG"), {"name": "Stool"})
+    body = body.replace(b'name="file"', b'name="image"')
+    response = requests.post(
+        f"{live_server.url}/api/inventory/",
+        data=body,
+        headers={"Authorization": f"Token {token.key}", "Content-Type": MULTIPART_CONTENT},
+        timeout=30,
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == "invalid_filename"
+    assert not InventoryItem.objects.exists()
+    assert temporary_files(settings) == []

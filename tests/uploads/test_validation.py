@@ -11,7 +11,6 @@ from uploads.validation import UploadRejected, clean_filename, sniff_type
         ("../../etc/passwd", "passwd"),
         ("..\\..\\windows\\system32\\cmd.exe", "cmd.exe"),
         ("folder/sub/Über Stühle \u2013 Katalog.pdf", "Über Stühle \u2013 Katalog.pdf"),
-        ("bell\x07\x1b[31mred.txt", "bell_31mred.txt"),
         ("  .hidden  ", "hidden"),
         ("..", "file"),
         ("", "file"),
@@ -29,8 +28,8 @@ def test_very_long_name_is_cut_keeping_the_extension():
     assert cleaned.endswith(".pdf")
 
 
-@pytest.mark.parametrize("raw", ["evil\x00.jpg", "\x00"])
-def test_nul_is_refused(raw):
+@pytest.mark.parametrize("raw", ["evil\x00.jpg", "\x00", "bell\x07\x1b[31mred.txt", "tab\tname.txt", "del\x7f.png"])
+def test_nul_and_control_characters_are_refused(raw):
     with pytest.raises(UploadRejected) as excinfo:
         clean_filename(raw)
     assert excinfo.value.code == "invalid_filename"

@@ -2,9 +2,10 @@
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 
 from core.api import owned
+from core.api.schema import UPLOAD_REFUSALS
 from uploads import kinds
 from uploads.models import UploadKind, UploadStatus, UploadTracking
 from uploads.selectors import upload_get, upload_list
@@ -82,10 +83,10 @@ class UploadApi(owned.BaseApi):
         parameters=[OpenApiParameter("status", enum=UploadStatus.values, required=False)],
         responses=UploadOutputSerializer(many=True),
     ),
-    post=extend_schema(request=UploadCreateInputSerializer, responses={202: UploadOutputSerializer}),
+    post=extend_schema(request=UploadCreateInputSerializer, responses={202: UploadOutputSerializer, **UPLOAD_REFUSALS}),
 )
 class UploadListCreateApi(owned.ListMixin, owned.CreateMixin, UploadApi):
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [MultiPartParser]
     input_serializer_class = UploadCreateInputSerializer
     created_status = status.HTTP_202_ACCEPTED
 

@@ -25,6 +25,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import BinaryIO
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.files import File
 from django.core.files.base import ContentFile
@@ -88,6 +89,8 @@ def upload_promote(*, upload_id: int, storage=None) -> PromotionResult:
     except StorageRejected as exc:
         _fail(upload, f"{type(exc).__name__}: {exc}", retriable=False)
         return PromotionResult(status="error")
+    except SoftTimeLimitExceeded:
+        raise  # the task records it (uploads.tasks): not an outage to retry
     except Exception as exc:
         # Outages (StorageUnavailable) and anything unexpected are retried until the budget is spent.
         logger.warning("promotion of upload %s failed: %s", upload.pk, exc)
@@ -168,6 +171,8 @@ def _store_thumbnail(upload: UploadTracking, storage, source: Path | BinaryIO) -
     name = thumbnail_name(upload)
     try:
         data = make_thumbnail(source)
+    except SoftTimeLimitExceeded:
+        raise
     except Exception as exc:  # a photo Pillow can verify but not resize still gets stored
         logger.warning("no thumbnail for upload %s: %s", upload.pk, exc)
         return ""
@@ -240,6 +245,22 @@ def _fail(upload: UploadTracking, message: str, *, retriable: bool) -> Promotion
     if give_up:
         return PromotionResult(status="error")
     return PromotionResult(status="retry", retry_in=PROMOTION_RETRY.delay(locked.attempts))
+
+
+def upload_give_up(*, upload_id: int, message: str) -> PromotionResult:
+    """Mark an upload `error` with `message` (its task stopped at a time limit or kept killing its worker)."""
+    with transaction.atomic():
+        upload = UploadTracking.objects.select_for_update().filter(pk=upload_id).first()
+        if upload is None:
+            return PromotionResult(status="missing")
+        if upload.status == UploadStatus.COMPLETE:
+            return PromotionResult(status="already_complete")
+        upload.status = UploadStatus.ERROR
+        upload.last_error = message[:2000]
+        upload.processing_started_at = None
+        upload.save(update_fields=["status", "last_error", "processing_started_at", "updated_at"])
+    logger.warning("upload %s given up: %s", upload_id, message)
+    return PromotionResult(status="error")
 
 
 # The retry after a failed attempt (the shared policy, storage_app.backoff): 2, 4, 8, ... seconds, at most five minutes.

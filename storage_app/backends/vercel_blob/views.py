@@ -18,6 +18,7 @@ from storage_app.backends.base import storage_from_settings
 from storage_app.backends.vercel_blob import signing as vercel_blob_signing
 from storage_app.backends.vercel_blob.storage import VercelBlobStorage
 from storage_app.exceptions import StorageUnavailable
+from storage_app.responses import harden_file_response
 
 
 @require_safe
@@ -51,4 +52,4 @@ def private_blob_view(request: HttpRequest, alias: str, name: str) -> HttpRespon
     response["Cache-Control"] = f"private, max-age={vercel_blob_signing.seconds_left(expires)}"
     if handle.etag:
         response["ETag"] = handle.etag
-    return response
+    return harden_file_response(response)

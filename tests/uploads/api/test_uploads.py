@@ -122,7 +122,6 @@ def test_hostile_names_are_cleaned(api):
     cases = [
         ("../../../etc/passwd.txt", "passwd.txt"),
         (long_name, "x" * 116 + ".txt"),
-        ("bad\x00na\x1bme.txt", "badname.txt"),  # Django drops unprintables before we see the name
         ("Ünïcødé stool ☺.txt", "Ünïcødé stool _.txt"),
     ]
     for name, expected in cases:

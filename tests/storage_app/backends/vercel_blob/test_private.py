@@ -56,12 +56,32 @@ def test_a_signed_url_streams_the_blob(private, client):
     assert response.streaming
     assert stream(response) == payload
     assert response["Content-Type"] == "application/pdf"
-    assert response["Content-Disposition"] == 'inline; filename="big.pdf"'
+    # Not a known safe image type: an attachment, never rendered in the app's origin.
+    assert response["Content-Disposition"] == 'attachment; filename="big.pdf"'
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Content-Security-Policy"] == "sandbox"
     assert response["Cache-Control"].startswith("private, max-age=")
     assert response["ETag"].startswith('"')
     download = client.get(private.url(name) + "&download=1")
     assert download["Content-Disposition"].startswith("attachment")
     assert client.head(private.url(name)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "disposition"),
+    [
+        ("page.html", b"<html><script>alert(document.cookie)</script></html>", "attachment"),
+        ("vector.svg", b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>', "attachment"),
+        ("photo.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 32, "inline"),
+    ],
+)
+def test_a_private_blob_runs_no_script_in_the_apps_origin(private, client, name, data, disposition):
+    stored = private.save(name, ContentFile(data))
+    response = client.get(private.url(stored))
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith(disposition)
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Content-Security-Policy"] == "sandbox"
 
 
 def test_an_expired_url_is_refused(private, client):
