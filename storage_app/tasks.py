@@ -15,7 +15,6 @@ from storage_app.replication_queue import REPLICATE_TASK
 from storage_app.scrub import storage_scrub
 from storage_app.services.relocation import RelocationBusy, TargetUnavailable, storage_reconcile
 
-
 # Time limits enforced by the prefork pool (production); a run cut short resumes at the next one.
 LIMITS = {"soft_time_limit": settings.TASK_SOFT_TIME_LIMIT, "time_limit": settings.TASK_TIME_LIMIT}
 
