@@ -77,6 +77,12 @@ class DocumentVector(models.Model):
     chunk_text = models.TextField()
     embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS)
     embedding_model = models.CharField(max_length=128)
+    # Where the chunk begins in its document, shown with a search hit: the page of a PDF, the heading
+    # of a DOCX or Markdown section ("" when the text has none, as before any heading). Both are added
+    # to a large table without rewriting it: a nullable column, and a constant database default
+    # (a CHECK constraint, as PositiveIntegerField's, would make the ALTER scan every row under its lock).
+    page = models.IntegerField(null=True, blank=True)
+    heading = models.CharField(max_length=255, blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -10,7 +10,7 @@ from documents.selectors import search as search_module
 from documents.selectors.search import document_search, snippet
 from documents.services.processing import document_process
 from tests.documents.corpus import DOCUMENTS, QUERIES, file_bytes
-from tests.documents.files import stored_document
+from tests.documents.files import pdf_bytes, stored_document
 
 pytestmark = pytest.mark.django_db
 
@@ -34,6 +34,20 @@ def test_results_are_grouped_per_document_with_score_and_snippet(user, corpus):
     assert all(hit.snippet for hit in results.results)
     assert results.model == "all-MiniLM-L6-v2-onnx-int8"
     assert results.mode == "semantic"
+    assert results.score_kind == "cosine_similarity"
+
+
+def test_hits_name_the_pdf_page_and_the_markdown_heading_of_their_passage(user, local_embedder):
+    pages = ["Warehouse opening hours are eight to six.", "Invoices are payable within thirty days of delivery."]
+    pdf = stored_document(user, "terms.pdf", pdf_bytes(pages), "application/pdf")
+    notes = "Intro.\n\n# Sea freight\n\nContainers leave Mombasa for Rotterdam every week."
+    markdown = stored_document(user, "notes.md", notes.encode(), "text/markdown")
+    for document in (pdf, markdown):
+        assert document_process(document_id=document.pk).status == "complete"
+    invoices = document_search(owner=user, query="when must invoices be paid", k=1).results[0]
+    assert (invoices.document.pk, invoices.page, invoices.heading) == (pdf.pk, 2, "")
+    freight = document_search(owner=user, query="weekly container departures to Rotterdam", k=1).results[0]
+    assert (freight.document.pk, freight.page, freight.heading) == (markdown.pk, None, "Sea freight")
 
 
 def test_hybrid_mode_fuses_exact_word_matches_into_the_ranking(user, corpus):
@@ -43,6 +57,8 @@ def test_hybrid_mode_fuses_exact_word_matches_into_the_ranking(user, corpus):
     assert semantic[0].document.pk == corpus["basket_care"].pk
     assert hybrid.results[0].document.pk == corpus["stock_count"].pk
     assert hybrid.mode == "hybrid"
+    assert hybrid.score_kind == "rank_fusion"
+    assert all(0.0 < hit.score <= 1.0 for hit in hybrid.results)
     assert document_search(owner=user, query="INV-2024-0193", k=1, mode="hybrid").results[0].document.pk == (
         corpus["shipping_invoice"].pk
     )
