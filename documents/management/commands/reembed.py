@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
@@ -64,6 +66,7 @@ class Command(BaseCommand):
     def _reembed(self, documents, embedder, force, keep_other_models, no_progress) -> None:
         ids = documents_needing_reembed(model_name=embedder.model_name, force=force, document_ids=documents)
         total = 0
+        started = time.monotonic()
         with tqdm(ids, desc=f"re-embedding ({embedder.model_name})", unit="doc", disable=no_progress) as bar:
             for document_id in bar:
                 try:
@@ -74,8 +77,11 @@ class Command(BaseCommand):
                     raise CommandError(
                         f"stopped at document {document_id}: {exc}. Run the command again to continue."
                     ) from None
-                bar.set_postfix(chunks=total)
-        self.stdout.write(f"re-embedded {len(ids)} documents ({total} chunks) with {embedder.model_name}")
+                bar.set_postfix(chunks=total, chunks_per_s=f"{_rate(total, started):.1f}")
+        self.stdout.write(
+            f"re-embedded {len(ids)} documents ({total} chunks, {_rate(total, started):.1f} chunks/s) "
+            f"with {embedder.model_name}"
+        )
 
     def _reextract(self, documents, embedder, no_progress) -> None:
         queryset = Document.objects.exclude(file="").order_by("pk")
@@ -94,3 +100,8 @@ class Command(BaseCommand):
                 bar.set_postfix(outcomes)
         summary = ", ".join(f"{count} {status}" for status, count in sorted(outcomes.items())) or "nothing to do"
         self.stdout.write(f"processed {len(ids)} documents: {summary}")
+
+
+def _rate(count: int, started: float) -> float:
+    """Chunks per second since `started` (monotonic clock): the figure to size a re-embedding by."""
+    return count / max(time.monotonic() - started, 1e-6)
