@@ -315,4 +315,7 @@ SEARCH_DEFAULT_MODE = env_choice("SEARCH_DEFAULT_MODE", ["semantic", "hybrid"], 
 SEARCH_HNSW_EF_SEARCH = env_int("SEARCH_HNSW_EF_SEARCH", 100, minimum=1, maximum=1000)
 # An owner with at most this many vectors is searched exactly, without the HNSW index (0: never).
 SEARCH_EXACT_MAX_VECTORS = env_int("SEARCH_EXACT_MAX_VECTORS", 15_000, minimum=0, maximum=1_000_000)
+# An owner with at least this many vectors (and at most half the table) gets a partial HNSW index of
+# their own from `manage.py search_owner_indexes`; 0 turns it off.
+SEARCH_OWNER_INDEX_MIN_VECTORS = env_int("SEARCH_OWNER_INDEX_MIN_VECTORS", 20_000, minimum=0)
 SEARCH_SNIPPET_CHARS = env_int("SEARCH_SNIPPET_CHARS", 300, minimum=40, maximum=4000)

@@ -23,6 +23,7 @@ from django.db import connections, transaction
 from documents.embedders import Embedder, get_embedder
 from documents.models import Document
 from documents.routers import vector_db_alias
+from documents.services.owner_indexes import owner_index_exists
 
 MODES = ("semantic", "hybrid")
 QUERY_MAX_LENGTH = 500
@@ -179,8 +180,13 @@ def semantic_sql(cursor, params: dict) -> str:
     Runs inside the caller's transaction: SET LOCAL lasts until its end only, so pooled connections
     keep their defaults.
     """
+    # No JIT: compiling the distance expressions costs more than a search (tens of ms for a few).
+    cursor.execute("SELECT set_config('jit', 'off', true)")
     cap = settings.SEARCH_EXACT_MAX_VECTORS
-    if cap and _estimated_vectors(cursor, params) <= cap:
+    # An owner with an index of their own (services.owner_indexes) is searched through it: the planner
+    # prefers the partial index, a graph of this owner's vectors only.
+    dedicated = settings.SEARCH_OWNER_INDEX_MIN_VECTORS and owner_index_exists(cursor, params["owner"])
+    if cap and not dedicated and _estimated_vectors(cursor, params) <= cap:
         return _EXACT_SQL
     cursor.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)")
     cursor.execute("SELECT set_config('hnsw.max_scan_tuples', %s, true)", [str(MAX_SCAN_TUPLES)])

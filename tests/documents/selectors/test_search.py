@@ -131,7 +131,7 @@ def test_k_documents_come_back_through_the_hnsw_index_among_many_other_users_vec
     others = baker.make("auth.User", _quantity=3)
     with connection.cursor() as cursor:
         # Bulk load first and build the index after, as an index build is much faster than 3,000 inserts.
-        cursor.execute("DROP INDEX document_vectors_embedding_hnsw")
+        cursor.execute("DROP INDEX docvec_embedding_hnsw")
         cursor.execute(
             random_vectors_sql(f"(ARRAY{[u.pk for u in others]})[1 + g % 3]", "1000000 + g / 10", "g % 10", 3000, model)
         )
@@ -139,7 +139,7 @@ def test_k_documents_come_back_through_the_hnsw_index_among_many_other_users_vec
             random_vectors_sql(str(user.pk), f"(ARRAY{[d.pk for d in mine]})[1 + g / 3]", "g % 3", 60, model)
         )
         cursor.execute(
-            "CREATE INDEX document_vectors_embedding_hnsw ON document_vectors "
+            "CREATE INDEX docvec_embedding_hnsw ON document_vectors "
             "USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64)"
         )
         cursor.execute("ANALYZE document_vectors")
@@ -150,7 +150,7 @@ def test_k_documents_come_back_through_the_hnsw_index_among_many_other_users_vec
         vector = "[" + ",".join(["0.01"] * 384) + "]"
         params = {"vector": vector, "owner": user.pk, "model": model, "limit": 80}
         cursor.execute("EXPLAIN " + search_module._SEMANTIC_SQL, params)
-        assert "document_vectors_embedding_hnsw" in "\n".join(row[0] for row in cursor.fetchall())
+        assert "docvec_embedding_hnsw" in "\n".join(row[0] for row in cursor.fetchall())
         # Without iterative scans the index yields ef_search rows, most of them other users': too few.
         cursor.execute("SAVEPOINT plain_scan")
         cursor.execute("SET LOCAL hnsw.iterative_scan = off")
@@ -194,7 +194,7 @@ def test_an_owner_with_few_vectors_is_searched_exactly_and_one_with_more_through
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN " + search_module._EXACT_SQL, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "document_vectors_embedding_hnsw" not in plan
+    assert "docvec_embedding_hnsw" not in plan
     semantic, _ = search_module._candidates(user.pk, model, query, "", 40, hybrid=False)
     assert [chunk.id for chunk in semantic] == exact_order  # every distance, in order: recall 1.0
     assert {hit.document.pk for hit in document_search(owner=user, query="anything at all", k=30).results} == {
