@@ -75,7 +75,7 @@ def owner_index_create(owner_id: int, *, maintenance_work_mem: str = "") -> None
         if maintenance_work_mem:
             cursor.execute("SELECT set_config('maintenance_work_mem', %s, false)", [maintenance_work_mem])
         cursor.execute(
-            f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON document_vectors "  # noqa: S608 - ints only
+            f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON document_vectors "  # only integers are interpolated
             f"USING hnsw (embedding vector_cosine_ops) WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION}) "
             f"WHERE owner_id = {int(owner_id)}"
         )
