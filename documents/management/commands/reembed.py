@@ -40,9 +40,18 @@ class Command(BaseCommand):
             action="store_true",
             help="Finally delete vectors of models other than the configured one and vectors of deleted documents.",
         )
+        parser.add_argument(
+            "--queue",
+            action="store_true",
+            help="Send one task per document to the Celery workers instead of embedding here: every worker "
+            "(machine) embeds its share, so the rate grows with the workers. Run the command again to see what "
+            "is left (documents done are skipped).",
+        )
         parser.add_argument("--no-progress", action="store_true", help="No progress bar (for logs).")
 
-    def handle(self, *args, model, documents, force, keep_other_models, reextract, prune, no_progress, **options):
+    def handle(
+        self, *args, model, documents, force, keep_other_models, reextract, prune, queue, no_progress, **options
+    ):
         try:
             configured = get_embedder()
             embedder = get_embedder(model) if model else configured
@@ -56,6 +65,8 @@ class Command(BaseCommand):
             )
         if reextract:
             self._reextract(documents, embedder, no_progress)
+        elif queue:
+            self._queue(documents, embedder, model, force, keep_other_models)
         else:
             self._reembed(documents, embedder, force, keep_other_models, no_progress)
         if prune:
@@ -82,6 +93,14 @@ class Command(BaseCommand):
             f"re-embedded {len(ids)} documents ({total} chunks, {_rate(total, started):.1f} chunks/s) "
             f"with {embedder.model_name}"
         )
+
+    def _queue(self, documents, embedder, model, force, keep_other_models) -> None:
+        from documents.tasks import document_reembed_task
+
+        ids = documents_needing_reembed(model_name=embedder.model_name, force=force, document_ids=documents)
+        for document_id in ids:
+            document_reembed_task.delay(document_id, model=model, keep_other_models=keep_other_models)
+        self.stdout.write(f"queued {len(ids)} documents for re-embedding with {embedder.model_name} on the workers")
 
     def _reextract(self, documents, embedder, no_progress) -> None:
         queryset = Document.objects.exclude(file="").order_by("pk")

@@ -147,3 +147,14 @@ def test_one_document_and_forced(processed, local_embedder):
 def test_the_local_provider_has_no_other_model(db):
     with pytest.raises(CommandError, match="the local provider has one model"):
         reembed("--model", "text-embedding-3-large")
+
+
+def test_queue_sends_one_task_per_document_to_the_workers(processed, openai_settings, embedding_server):
+    # No broker in the tests' settings: Celery runs each task eagerly, through the same task code a worker runs.
+    out, _ = reembed("--queue")
+
+    assert "queued 3 documents for re-embedding with openai:text-embedding-3-small on the workers" in out
+    for document in processed:
+        assert models_of(document) == {"openai:text-embedding-3-small"}
+    out, _ = reembed("--queue")
+    assert "queued 0 documents" in out
