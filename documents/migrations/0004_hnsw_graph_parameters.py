@@ -2,10 +2,11 @@
 
 The new index is built under a new name with CREATE INDEX CONCURRENTLY, then the old one is dropped
 concurrently: searches keep an index all along, uploads keep writing. Hence a non-atomic migration
-(PostgreSQL refuses CONCURRENTLY inside a transaction). At a million 384-d vectors the build took
-about as long as docs/benchmarks-search-1m.md reports for "index build" (two cores; a concurrent
-build scans the table twice); give the session a large `maintenance_work_mem` (the graph is about
-2.5 GB at a million vectors) or the build spills to disk and takes several times longer. An
+(PostgreSQL refuses CONCURRENTLY inside a transaction). At a million 384-d vectors the same index
+built in 1,349 s (22 minutes, two loaded cores; docs/benchmarks-search-1m.md) and is 1.9 GB; a
+concurrent build scans the table twice, a little longer. Give the session a large
+`maintenance_work_mem` (PGOPTIONS='-c maintenance_work_mem=3GB' python manage.py migrate), else the
+graph spills to disk and the build takes several times longer. An
 interrupted concurrent build leaves an INVALID index: drop it (`DROP INDEX CONCURRENTLY
 docvec_embedding_hnsw`) and run the migration again.
 """

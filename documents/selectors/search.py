@@ -190,7 +190,9 @@ def semantic_sql(cursor, params: dict) -> str:
         return _EXACT_SQL
     cursor.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)")
     cursor.execute("SELECT set_config('hnsw.max_scan_tuples', %s, true)", [str(MAX_SCAN_TUPLES)])
-    ef_search = max(settings.SEARCH_HNSW_EF_SEARCH, min(params["limit"], 1000))
+    # An owner's own graph holds only their vectors: a short search list is enough (measured, docs/search.md).
+    wanted = settings.SEARCH_OWNER_INDEX_EF_SEARCH if dedicated else settings.SEARCH_HNSW_EF_SEARCH
+    ef_search = max(wanted, min(params["limit"], 1000))
     cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(ef_search)])
     return _SEMANTIC_SQL
 
