@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('documents', '0002_vector_fulltext_index'),
+        ("documents", "0002_vector_fulltext_index"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='documentvector',
-            name='heading',
-            field=models.CharField(blank=True, db_default='', default='', max_length=255),
+            model_name="documentvector",
+            name="heading",
+            field=models.CharField(blank=True, db_default="", default="", max_length=255),
         ),
         migrations.AddField(
-            model_name='documentvector',
-            name='page',
+            model_name="documentvector",
+            name="page",
             field=models.IntegerField(blank=True, null=True),
         ),
     ]
