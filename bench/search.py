@@ -29,14 +29,25 @@ SUBTOPICS = 10
 TOPIC_SPREAD = 0.03  # per dimension: a subtopic centre's cosine to its topic is about 0.75
 POINT_SPREAD = 0.02  # a text's cosine to its subtopic centre is about 0.87
 EF_SEARCH = (40, 100, 200)
-TARGET_EF_SEARCH = 100  # the app's default (SEARCH_HNSW_EF_SEARCH): the row the targets read
+EXACT_ROW = 0  # the ef_search column of an exact search's row (no index, no search list)
 QUERIES = 200
 K = 10
 DB_NAME = "instantory_bench_search"
 CHUNKS_PER_DOCUMENT = 10
-P95_TARGET_MS = 20.0
+P95_TARGET_MS = 15.0
 RECALL_TARGET = 0.95
-OWNER_SHARES = [("owner with 60% of the rows", 0.60), ("owner with 10%", 0.10), ("owner with 1%", 0.01)]
+OWNER_SHARES = [
+    ("owner with 60% of the rows", 0.60),
+    ("owner with 10%", 0.10),
+    ("owner with 1%", 0.01),
+    ("owner with 0.5% (50k of 10M, scaled)", 0.005),
+]
+# The 50k-of-10M owner, simulated at the same ratio: its own, looser latency goal.
+P95_TARGETS_MS = {0.005: 30.0}
+EMBED_TARGET = 150.0  # chunks/s of the embedder alone
+PROCESS_TARGET = 100.0  # chunks/s of the whole processing service
+# The index before issue #18, for comparison (docs/benchmarks-search-1m.md of 2026-11-29, 1,000,000 vectors).
+TODAY_INDEX = "m=16, ef_construction=64: built in 344 s at 1,000,000 vectors"
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:
@@ -78,12 +89,12 @@ def owners_for(rows: int, owner_ids: list[int], rng: np.random.Generator) -> np.
     return np.repeat(owners, CHUNKS_PER_DOCUMENT)
 
 
-def load(data: np.ndarray, owners: np.ndarray, model: str) -> float:
-    """Documents in user_documents, vectors by binary COPY, then the HNSW index; returns the index build seconds."""
+def load(data: np.ndarray, owners: np.ndarray, model: str) -> tuple[float, int]:
+    """Documents in user_documents, vectors by binary COPY, then the app's HNSW index; its build seconds and bytes."""
     from django.db import connection
     from pgvector.psycopg import register_vector
 
-    from documents.models import Document
+    from documents.models import HNSW_EF_CONSTRUCTION, HNSW_INDEX_NAME, HNSW_M, Document
 
     documents = len(data) // CHUNKS_PER_DOCUMENT
     Document.objects.bulk_create(
@@ -99,7 +110,7 @@ def load(data: np.ndarray, owners: np.ndarray, model: str) -> float:
     with raw.cursor() as cursor:
         # The documents above were given their ids; later inserts continue after them.
         cursor.execute("SELECT setval(pg_get_serial_sequence('user_documents', 'id'), %s)", [documents])
-        cursor.execute("DROP INDEX document_vectors_embedding_hnsw")
+        cursor.execute(f"DROP INDEX {HNSW_INDEX_NAME}")
         with cursor.copy(
             "COPY document_vectors (document_id, owner_id, chunk_index, chunk_text, embedding, embedding_model, "
             "created_at, updated_at) FROM STDIN WITH (FORMAT BINARY)"
@@ -113,13 +124,35 @@ def load(data: np.ndarray, owners: np.ndarray, model: str) -> float:
         cursor.execute("SET max_parallel_maintenance_workers = 1")
         start = time.perf_counter()
         cursor.execute(
-            "CREATE INDEX document_vectors_embedding_hnsw ON document_vectors "
-            "USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64)"
+            f"CREATE INDEX {HNSW_INDEX_NAME} ON document_vectors "  # the migration's definition
+            f"USING hnsw (embedding vector_cosine_ops) WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})"
         )
         built = time.perf_counter() - start
         cursor.execute("ANALYZE document_vectors")
+        cursor.execute("SELECT pg_relation_size(%s)", [HNSW_INDEX_NAME])
+        size = cursor.fetchone()[0]
     raw.commit()
-    return built
+    return built, size
+
+
+def owner_indexes() -> list[list[str]]:
+    """The dedicated indexes `manage.py search_owner_indexes` builds: one row per owner (vectors, seconds, size)."""
+    from django.conf import settings
+    from django.db import connection
+
+    from documents.services.owner_indexes import owner_index_create, owner_index_name, owner_index_plan
+
+    rows = []
+    plan = owner_index_plan(min_vectors=settings.SEARCH_OWNER_INDEX_MIN_VECTORS)
+    for owner_id in plan.to_create:
+        start = time.perf_counter()
+        owner_index_create(owner_id, maintenance_work_mem="2GB")
+        seconds = time.perf_counter() - start
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_relation_size(%s)", [owner_index_name(owner_id)])
+            size = cursor.fetchone()[0]
+        rows.append([f"{plan.wanted[owner_id]:,}", f"{seconds:.0f} s", f"{size / 2**20:.0f} MB"])
+    return rows
 
 
 def plan_of(owner_id: int, model: str, query: np.ndarray) -> str:
@@ -131,7 +164,12 @@ def plan_of(owner_id: int, model: str, query: np.ndarray) -> str:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("EXPLAIN " + search.semantic_sql(cursor, params), params)  # the selector's own choice
         plan = "\n".join(row[0] for row in cursor.fetchall())
-    return "HNSW index" if "document_vectors_embedding_hnsw" in plan else "owner index + exact sort"
+    from documents.models import HNSW_INDEX_NAME
+    from documents.services.owner_indexes import PREFIX
+
+    if PREFIX in plan:
+        return "owner's own HNSW index"
+    return "shared HNSW index" if HNSW_INDEX_NAME in plan else "owner index + exact sort"
 
 
 def measure(
@@ -159,8 +197,12 @@ def measure(
     limit = max(K * search.CANDIDATES_PER_DOCUMENT, 20)  # what document_search asks for first
     plan = plan_of(owner_id, model, queries[0])
     rows = []
-    for ef_search in ef_values if plan == "HNSW index" else (TARGET_EF_SEARCH,):
-        settings.SEARCH_HNSW_EF_SEARCH = ef_search
+    hnsw = "HNSW" in plan
+    # The setting of the path the selector takes is swept; the other path's is left alone.
+    name = "SEARCH_OWNER_INDEX_EF_SEARCH" if plan == "owner's own HNSW index" else "SEARCH_HNSW_EF_SEARCH"
+    default = getattr(settings, name)
+    for ef_search in ef_values if hnsw else (EXACT_ROW,):
+        setattr(settings, name, ef_search)
         search._candidates(owner_id, model, queries[0], "", limit, hybrid=False)  # warm-up
         p50s, p95s, recalls = [], [], []
         for _ in range(repeats):  # the whole query set again: p50 and p95 of each pass, then their spread
@@ -174,11 +216,11 @@ def measure(
             p50, p95 = np.percentile(latencies, [50, 95])
             p50s.append(float(p50))
             p95s.append(float(p95))
-        effective = str(max(ef_search, min(limit, 1000))) if plan == "HNSW index" else "none (exact)"
+        effective = str(max(ef_search, min(limit, 1000))) if hnsw else "none (exact)"
         rows.append(
             [f"{len(mine):,}", plan, effective, Stats.of(p50s), Stats.of(p95s), float(np.mean(recalls)), ef_search]
         )
-    settings.SEARCH_HNSW_EF_SEARCH = TARGET_EF_SEARCH
+    setattr(settings, name, default)
     return rows
 
 
@@ -253,23 +295,35 @@ def recreate_database() -> None:
     drop_database(create=True)
 
 
+def target_ef_search() -> dict[str, int]:
+    """The app's settings per path (SEARCH_HNSW_EF_SEARCH, SEARCH_OWNER_INDEX_EF_SEARCH): the rows the targets read."""
+    from django.conf import settings
+
+    return {
+        "shared HNSW index": settings.SEARCH_HNSW_EF_SEARCH,
+        "owner's own HNSW index": settings.SEARCH_OWNER_INDEX_EF_SEARCH,
+    }
+
+
 def search_targets(rows: list[list], vectors: int) -> list[Target]:
-    """The issue's targets, at the app's ef_search setting (SEARCH_HNSW_EF_SEARCH default, 100)."""
+    """The issue's targets, at the app's ef_search settings (per path: target_ef_search())."""
+    targets = target_ef_search()
+    goals = {label: P95_TARGETS_MS.get(share, P95_TARGET_MS) for label, share in OWNER_SHARES}
     found = []
     for label, owned, plan, _effective, _p50, p95, recall, ef_search in rows:
-        if ef_search != TARGET_EF_SEARCH:
+        if ef_search != targets.get(plan, EXACT_ROW):
             continue
         where = f"{vectors:,} vectors, {label} ({owned} vectors, {plan})"
+        goal = goals[label]
         found.append(
             Target(
                 name=f"search p95 latency, {where}",
-                goal=f"≤ {P95_TARGET_MS:g} ms",
+                goal=f"≤ {goal:g} ms",
                 measured=p95.fmt(" ms"),
-                met=p95.median <= P95_TARGET_MS,
-                shortfall=f"{p95.median - P95_TARGET_MS:.1f} ms",
-                why=f"p95 {p95.median:.1f} ms over {QUERIES} queries per pass: the index is one graph over every "
-                f"owner's vectors and the owner filter is applied while walking it (iterative scan), so an owner "
-                f"holding {owned} of {vectors:,} vectors makes the scan visit many nodes of others per result kept",
+                met=p95.median <= goal,
+                shortfall=f"{p95.median - goal:.1f} ms",
+                why=f"p95 {p95.median:.1f} ms over {QUERIES} queries per pass ({plan}); the machine's other work "
+                "shows in the load average reported with the run",
             )
         )
         found.append(
@@ -279,11 +333,37 @@ def search_targets(rows: list[list], vectors: int) -> list[Target]:
                 measured=f"{recall:.3f}",
                 met=recall >= RECALL_TARGET,
                 shortfall=f"{RECALL_TARGET - recall:.3f}",
-                why="HNSW with m=16, ef_construction=64 misses some true neighbours at ef_search=100; "
-                "the rows with a larger ef_search show what a longer search list buys (SEARCH_HNSW_EF_SEARCH)",
+                why=f"the HNSW graph misses some true neighbours at ef_search={ef_search}; the rows with a "
+                "larger ef_search show what a longer search list buys",
             )
         )
     return found
+
+
+def ingest_targets(embed_rate: float, process_rate: float) -> list[Target]:
+    why = (
+        "the model's own cost: all-MiniLM-L6-v2 int8 runs about 30 sequences of 128 word pieces per second "
+        "per core in onnxruntime on this machine, so two shared cores cannot reach the goal; more Celery "
+        "workers (machines) add their rates, each document being embedded by the worker that processes it"
+    )
+    return [
+        Target(
+            name="embedder ingest, chunks of ~800 characters",
+            goal=f"≥ {EMBED_TARGET:g} chunks/s",
+            measured=f"{embed_rate:.0f} chunks/s",
+            met=embed_rate >= EMBED_TARGET,
+            shortfall=f"{EMBED_TARGET - embed_rate:.0f} chunks/s",
+            why=why,
+        ),
+        Target(
+            name="processing service end to end (extract, chunk, embed, write)",
+            goal=f"≥ {PROCESS_TARGET:g} chunks/s",
+            measured=f"{process_rate:.0f} chunks/s",
+            met=process_rate >= PROCESS_TARGET,
+            shortfall=f"{PROCESS_TARGET - process_rate:.0f} chunks/s",
+            why=why,
+        ),
+    ]
 
 
 def main() -> None:
@@ -296,10 +376,10 @@ def main() -> None:
     parser.add_argument(
         "--ef-search",
         default=",".join(map(str, EF_SEARCH)),
-        help="hnsw.ef_search values measured on the index (default 40,100,200; the target row is 100)",
+        help="hnsw.ef_search values measured on the index (default 40,100,200; the app's settings are added)",
     )
     args = parser.parse_args()
-    ef_values = tuple(sorted({TARGET_EF_SEARCH, *(int(value) for value in args.ef_search.split(","))}))
+    chosen = {int(value) for value in args.ef_search.split(",")}
 
     with workdir() as work:
         # Always the embedded server: this benchmark drops its database, never one named by a URL.
@@ -314,6 +394,7 @@ def main() -> None:
 
         from documents.embedders import get_embedder
 
+        ef_values = tuple(sorted({*target_ef_search().values(), *chosen}))
         recreate_database()  # a clean slate, also after an interrupted --keep run
         call_command("migrate", "--noinput", verbosity=0)
         try:
@@ -324,7 +405,8 @@ def main() -> None:
             start = time.perf_counter()
             data, queries = synthetic(args.rows, rng)
             owners = owners_for(args.rows, [u.pk for u in users], rng)
-            build = load(data, owners, model)
+            build, index_size = load(data, owners, model)
+            dedicated = owner_indexes()
             load_seconds = time.perf_counter() - start
             rows = []
             for (label, _share), user in zip(OWNER_SHARES, users, strict=False):
@@ -344,21 +426,41 @@ def main() -> None:
 
     from django.conf import settings
 
+    from documents.models import HNSW_EF_CONSTRUCTION, HNSW_M
+
     print(
         f"{args.rows:,} synthetic 384-d vectors ({CLUSTERS} clusters, {args.rows // CHUNKS_PER_DOCUMENT:,} documents "
-        f"of {CHUNKS_PER_DOCUMENT} chunks), HNSW m=16, ef_construction=64; generated and loaded in "
-        f"{load_seconds:.0f} s, of which the index build took {build:.0f} s. {QUERIES} queries per row, k={K}, "
-        "through the search selector's SQL: exact for an owner with at most SEARCH_EXACT_MAX_VECTORS vectors "
-        f"({settings.SEARCH_EXACT_MAX_VECTORS:,}), otherwise the HNSW index with an iterative scan and ef_search from "
-        "SEARCH_HNSW_EF_SEARCH.\n"
+        f"of {CHUNKS_PER_DOCUMENT} chunks); generated and loaded in {load_seconds:.0f} s with every index. "
+        f"{QUERIES} queries per row, k={K}, through the search selector's SQL: exact for an owner with at most "
+        f"SEARCH_EXACT_MAX_VECTORS vectors ({settings.SEARCH_EXACT_MAX_VECTORS:,}); through their own partial HNSW "
+        f"index for an owner with at least SEARCH_OWNER_INDEX_MIN_VECTORS "
+        f"({settings.SEARCH_OWNER_INDEX_MIN_VECTORS:,}) "
+        "and at most half of the table; otherwise the shared HNSW index with an iterative scan. "
+        "ef_search from SEARCH_HNSW_EF_SEARCH (shared index) or SEARCH_OWNER_INDEX_EF_SEARCH (an owner's own).\n"
     )
+    print(
+        table(
+            ["index", "vectors", "build", "size"],
+            [
+                [
+                    f"shared HNSW, m={HNSW_M}, ef_construction={HNSW_EF_CONSTRUCTION}",
+                    f"{args.rows:,}",
+                    f"{build:.0f} s",
+                    f"{index_size / 2**20:.0f} MB",
+                ],
+                *(["owner's own HNSW (partial index)", *row] for row in dedicated),
+                [f"before (today's): {TODAY_INDEX}", "", "", ""],
+            ],
+        )
+    )
+    print()
     print(
         table(
             ["owner", "owner's vectors", "plan", "ef_search", "p50 ms", "p95 ms", f"recall@{K}"],
             [[*row[:4], p50.fmt(), p95.fmt(), f"{recall:.3f}"] for *row, p50, p95, recall, _ef in rows],
         )
     )
-    emit_targets(search_targets(rows, args.rows))
+    emit_targets([*search_targets(rows, args.rows), *ingest_targets(embed_rate, process_rate)])
     print(
         f"\n`document_search` end to end (embed the query with the local model, HNSW, group, read the documents), "
         f"owner with 60%: p50 {e2e[0]:.1f} ms, p95 {e2e[1]:.1f} ms.\n"

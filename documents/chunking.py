@@ -16,13 +16,18 @@ SENTENCE_WINDOW = 0.3
 
 
 def chunk_text(text: str, *, size: int, overlap: int) -> list[str]:
+    return [text[start:end] for start, end in chunk_spans(text, size=size, overlap=overlap)]
+
+
+def chunk_spans(text: str, *, size: int, overlap: int) -> list[tuple[int, int]]:
+    """(start, end) offsets of the chunks in `text`: where each begins tells its page or section."""
     if size <= 0 or not 0 <= overlap < size:
         raise ValueError("chunk size must be positive and the overlap smaller than it")
     words = [(m.start(), m.end()) for m in _WORD.finditer(text)]
     if not words:
         return []
     words = _split_long_words(words, size)
-    chunks: list[str] = []
+    chunks: list[tuple[int, int]] = []
     first = 0
     while first < len(words):
         start = words[first][0]
@@ -31,7 +36,7 @@ def chunk_text(text: str, *, size: int, overlap: int) -> list[str]:
             last += 1
         if last < len(words) - 1:
             last = _sentence_end_before(text, words, first, last, start, size)
-        chunks.append(text[start : words[last][1]])
+        chunks.append((start, words[last][1]))
         if last == len(words) - 1:
             break
         # Step back over whole words until about `overlap` characters repeat, always moving forward.

@@ -41,6 +41,8 @@ DOCX_MAX_UNPACKED = 64 * 1024**2
 DOCX_MAX_ELEMENTS = 300_000
 PDF_MAX_PAGES = 2000
 INFLATE_CHUNK = 256 * 1024
+# Headings are stored with each chunk (document_vectors.heading); a longer one is cut.
+HEADING_MAX_CHARS = 255
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u3000]+")
@@ -56,9 +58,54 @@ class ExtractionError(Exception):
 
 
 @dataclass(frozen=True)
+class Section:
+    """Where a page (PDF) or a heading's section (DOCX, Markdown) begins in the extracted text."""
+
+    start: int
+    page: int | None = None
+    heading: str = ""
+
+
+@dataclass(frozen=True)
 class ExtractedText:
     text: str
     page_count: int | None = None
+    sections: tuple[Section, ...] = ()
+
+    def location_at(self, offset: int) -> Section | None:
+        """The section holding `offset` of the text (None for a text without sections)."""
+        found = None
+        for section in self.sections:  # few sections per document; in text order
+            if section.start > offset:
+                break
+            found = section
+        return found
+
+
+@dataclass(frozen=True)
+class _Part:
+    """A stretch of raw text and where it sits: its page, or the heading it falls under."""
+
+    text: str
+    page: int | None = None
+    heading: str = ""
+
+
+def _assemble(parts: list[_Part], page_count: int | None = None) -> ExtractedText:
+    """Parts cleaned one by one and joined by a blank line, each part's start recorded as a Section."""
+    texts: list[str] = []
+    sections: list[Section] = []
+    offset = 0
+    for part in parts:
+        text = clean_text(part.text)
+        if not text:
+            continue
+        if texts:
+            offset += 2  # the "\n\n" joining it to the previous part
+        sections.append(Section(offset, part.page, part.heading))
+        texts.append(text)
+        offset += len(text)
+    return ExtractedText("\n\n".join(texts), page_count, tuple(sections))
 
 
 def extract_text(
@@ -87,7 +134,7 @@ def extract_text(
     if kind == PDF:
         result = _pdf(stream, max_pages=max_pages or PDF_MAX_PAGES, max_chars=max_chars)
     elif kind == DOCX:
-        result = ExtractedText(
+        result = _assemble(
             _docx(
                 stream, max_unpacked=max_unpacked or DOCX_MAX_UNPACKED, max_elements=max_elements or DOCX_MAX_ELEMENTS
             )
@@ -100,17 +147,17 @@ def extract_text(
         text = _decode(data, truncated=truncated)
         if max_chars is not None:
             text = text[:max_chars]
-        result = ExtractedText(markdown_to_text(text) if kind == MARKDOWN else text)
+        result = _assemble(_markdown_parts(text) if kind == MARKDOWN else [_Part(text)])
     else:
         raise ExtractionError(f"Text cannot be read from files of type {content_type or 'unknown'}.")
-    text = clean_text(result.text)
+    text = result.text  # each part was cleaned by _assemble, so the sections' offsets hold
     if not text:
         raise ExtractionError(
             "No text was found in the file"
             + (" (a scanned PDF has its text only as images, which is not read)." if kind == PDF else "."),
             page_count=result.page_count,
         )
-    return ExtractedText(text, result.page_count)
+    return result
 
 
 def _kind(head: bytes, content_type: str, filename: str) -> str | None:
@@ -138,12 +185,12 @@ def _pdf(stream: BinaryIO, *, max_pages: int, max_chars: int | None) -> Extracte
         page_count = _pdf_page_count(reader, max_pages)
         pages = []
         chars = 0
-        for page in reader.pages:
-            pages.append(page.extract_text() or "")
-            chars += len(pages[-1])
+        for number, page in enumerate(reader.pages, start=1):
+            pages.append(_Part(page.extract_text() or "", page=number))
+            chars += len(pages[-1].text)
             if max_chars is not None and chars > max_chars:
                 break  # the rest would not be indexed anyway
-        return ExtractedText("\n\n".join(pages), page_count=page_count)
+        return _assemble(pages, page_count=page_count)
     except ExtractionError:
         raise
     except (FileNotDecryptedError, DependencyError):
@@ -243,7 +290,7 @@ def _docx_within_budget(archive: zipfile.ZipFile, budget: _Budget) -> None:
                     pass
 
 
-def _docx(stream: BinaryIO, *, max_unpacked: int, max_elements: int) -> str:
+def _docx(stream: BinaryIO, *, max_unpacked: int, max_elements: int) -> list[_Part]:
     import docx
     from docx.table import Table
     from lxml import etree
@@ -264,16 +311,34 @@ def _docx(stream: BinaryIO, *, max_unpacked: int, max_elements: int) -> str:
     stream.seek(0)
     try:
         document = docx.Document(stream)
-        parts: list[str] = []
+        parts: list[_Part] = []
+        lines: list[str] = []
+        heading = ""
         for block in document.iter_inner_content():
             if isinstance(block, Table):
-                parts.extend(_table_rows(block))
+                lines.extend(_table_rows(block))
+            elif _is_heading(block) and block.text.strip():
+                # A heading starts a new section; its own text stays in the section it names.
+                parts.append(_Part("\n".join(lines), heading=heading))
+                heading, lines = " ".join(block.text.split())[:HEADING_MAX_CHARS], [block.text]
             else:
-                parts.append(block.text)
-        return "\n".join(parts)
+                lines.append(block.text)
+        parts.append(_Part("\n".join(lines), heading=heading))
+        return parts
     except Exception as exc:
         logger.info("DOCX parser failed: %r", exc)
         raise ExtractionError(f"The DOCX file is damaged and cannot be read ({type(exc).__name__}).") from None
+
+
+def _is_heading(paragraph) -> bool:
+    """Word's built-in heading styles ("Heading 1" … "Heading 9", "Title"), or their descendants."""
+    style = paragraph.style
+    while style is not None:
+        name = (style.name or "").lower()
+        if name.startswith("heading") or name == "title":
+            return True
+        style = style.base_style
+    return False
 
 
 def _table_rows(table) -> list[str]:
@@ -320,6 +385,29 @@ _MD_RULES = [
     (re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+)(?<=\S)\*(?![\w*])"), r"\1"),  # *italic*
     (re.compile(r"<[^>\n]+>"), ""),  # inline HTML tags
 ]
+
+
+_MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
+_MD_FENCE = re.compile(r"^\s{0,3}(```|~~~)")
+
+
+def _markdown_parts(text: str) -> list[_Part]:
+    """Markdown cut at its ATX headings (`# …`), outside code fences; each part's markup removed."""
+    parts: list[_Part] = []
+    lines: list[str] = []
+    heading = ""
+    fenced = False
+    for line in text.split("\n"):
+        if _MD_FENCE.match(line):
+            fenced = not fenced
+        match = None if fenced else _MD_HEADING.match(line)
+        if match and match.group(1):
+            parts.append(_Part(markdown_to_text("\n".join(lines)), heading=heading))
+            heading = " ".join(markdown_to_text(match.group(1)).split())[:HEADING_MAX_CHARS]
+            lines = []
+        lines.append(line)
+    parts.append(_Part(markdown_to_text("\n".join(lines)), heading=heading))
+    return parts
 
 
 def markdown_to_text(text: str) -> str:

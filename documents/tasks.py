@@ -38,3 +38,19 @@ def document_process_task(self, document_id: int) -> str:
             return "error"
         countdown = min(30 * 2**self.request.retries, RETRY_CAP_SECONDS)
         raise self.retry(exc=exc, countdown=countdown, max_retries=MAX_RETRIES) from None
+
+
+@shared_task(bind=True, name="documents.reembed_document", acks_late=True, reject_on_worker_lost=True)
+def document_reembed_task(self, document_id: int, model: str | None = None, keep_other_models: bool = False) -> int:
+    """Re-embed one document's stored chunks on a worker (`manage.py reembed --queue`): workers add up."""
+    from documents.embedders import get_embedder
+    from documents.services.reembedding import document_reembed
+
+    embedder = get_embedder(model) if model else get_embedder()
+    try:
+        return document_reembed(document_id=document_id, embedder=embedder, keep_other_models=keep_other_models)
+    except EmbedderUnavailable as exc:
+        if self.request.is_eager:
+            raise  # in the command's own process: it reports the document and stops
+        countdown = min(30 * 2**self.request.retries, RETRY_CAP_SECONDS)
+        raise self.retry(exc=exc, countdown=countdown, max_retries=MAX_RETRIES) from None

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.schema import RETRY_AFTER, unavailable
-from documents.selectors.search import K_MAX, MODES, QUERY_MAX_LENGTH, document_search
+from documents.selectors.search import K_MAX, MODES, QUERY_MAX_LENGTH, SCORE_KINDS, document_search
 
 
 @extend_schema_serializer(component_name="DocumentSearchHit")
@@ -18,10 +18,24 @@ class DocumentSearchHitSerializer(serializers.Serializer):
     title = serializers.CharField(source="document.title")
     category = serializers.CharField(source="document.category")
     content_type = serializers.CharField(source="document.content_type")
-    score = serializers.FloatField(help_text="Ranking score: cosine similarity, or the fused rank in hybrid mode.")
-    similarity = serializers.FloatField(help_text="Cosine similarity of the best chunk to the query (-1 to 1).")
+    score = serializers.FloatField(
+        help_text="What the results are ranked by; its meaning is the response's `score_kind`. `semantic` mode: "
+        "the cosine similarity of the best passage to the query (-1 to 1; about 0.4-0.7 for a good paraphrase "
+        "with the local model). `hybrid` mode: reciprocal rank fusion of the semantic and the full-text "
+        "rankings, scaled to 0-1 (1.0: ranked first by both; about 0.5: first by one, absent from the other)."
+    )
+    similarity = serializers.FloatField(
+        help_text="Cosine similarity of the best passage to the query (-1 to 1), in both modes; "
+        "equal to `score` in semantic mode."
+    )
     snippet = serializers.CharField(help_text="The best-matching passage.")
     chunk_index = serializers.IntegerField(help_text="Position of that passage among the document's chunks.")
+    page = serializers.IntegerField(
+        allow_null=True, help_text="PDF: the page (from 1) on which that passage begins; null for other files."
+    )
+    heading = serializers.CharField(
+        help_text="DOCX or Markdown: the heading of the section the passage begins in; empty when there is none."
+    )
     matching_chunks = serializers.IntegerField(help_text="How many of its chunks were among the candidates.")
     url = serializers.SerializerMethodField()
 
@@ -46,6 +60,10 @@ class DocumentSearchApi(APIView):
     class OutputSerializer(serializers.Serializer):
         query = serializers.CharField()
         mode = serializers.ChoiceField(choices=MODES)
+        score_kind = serializers.ChoiceField(
+            choices=sorted(SCORE_KINDS.values()),
+            help_text="What each hit's `score` is: `cosine_similarity` (semantic) or `rank_fusion` (hybrid, 0-1).",
+        )
         model = serializers.CharField(help_text="The embedding model the query was compared with.")
         results = DocumentSearchHitSerializer(many=True, help_text="Best first, one entry per document.")
 

@@ -23,6 +23,7 @@ from django.db import connections, transaction
 from documents.embedders import Embedder, get_embedder
 from documents.models import Document
 from documents.routers import vector_db_alias
+from documents.services.owner_indexes import owner_index_exists
 
 MODES = ("semantic", "hybrid")
 QUERY_MAX_LENGTH = 500
@@ -35,24 +36,28 @@ CANDIDATES_MAX = 5000
 # among millions of vectors, bounded so one search cannot read the whole index.
 MAX_SCAN_TUPLES = 200_000
 RRF_K = 60  # the usual constant of reciprocal rank fusion
+# What `score` is in each mode (the API says it with every answer): one score, one meaning per mode.
+SCORE_KINDS = {"semantic": "cosine_similarity", "hybrid": "rank_fusion"}
+# Hybrid scores are divided by this, the fused score of a chunk ranked first by both searches: 1.0 is best.
+RRF_BEST = 2.0 / (RRF_K + 1)
 # The expression of the docvec_chunk_fts index: a query must spell it the same way to use it.
 TSVECTOR = "to_tsvector('english'::regconfig, COALESCE(chunk_text, ''))"
 
 _SEMANTIC_SQL = """
 WITH nearest AS MATERIALIZED (
-    SELECT id, document_id, chunk_index, chunk_text, embedding <=> %(vector)s::vector AS distance
+    SELECT id, document_id, chunk_index, chunk_text, page, heading, embedding <=> %(vector)s::vector AS distance
     FROM document_vectors
     WHERE owner_id = %(owner)s AND embedding_model = %(model)s
     ORDER BY embedding <=> %(vector)s::vector
     LIMIT %(limit)s
 )
-SELECT id, document_id, chunk_index, chunk_text, distance FROM nearest ORDER BY distance, id
+SELECT id, document_id, chunk_index, chunk_text, page, heading, distance FROM nearest ORDER BY distance, id
 """
 
 # "+ 0" makes the sort key an expression the HNSW index cannot produce in order, so the planner reads
 # the owner's rows through docvec_owner_model_idx and sorts them: exact, whatever the statistics say.
 _EXACT_SQL = """
-SELECT id, document_id, chunk_index, chunk_text, embedding <=> %(vector)s::vector AS distance
+SELECT id, document_id, chunk_index, chunk_text, page, heading, embedding <=> %(vector)s::vector AS distance
 FROM document_vectors
 WHERE owner_id = %(owner)s AND embedding_model = %(model)s
 ORDER BY (embedding <=> %(vector)s::vector) + 0, id
@@ -66,7 +71,7 @@ EXPLAIN (FORMAT JSON) SELECT 1 FROM document_vectors WHERE owner_id = %(owner)s 
 """
 
 _FULLTEXT_SQL = f"""
-SELECT id, document_id, chunk_index, chunk_text, embedding <=> %(vector)s::vector AS distance
+SELECT id, document_id, chunk_index, chunk_text, page, heading, embedding <=> %(vector)s::vector AS distance
 FROM document_vectors, websearch_to_tsquery('english', %(text)s) AS query
 WHERE owner_id = %(owner)s AND embedding_model = %(model)s AND {TSVECTOR} @@ query
 ORDER BY ts_rank_cd({TSVECTOR}, query) DESC, id
@@ -80,6 +85,8 @@ class Chunk:
     document_id: int
     chunk_index: int
     text: str
+    page: int | None
+    heading: str
     distance: float
 
 
@@ -91,6 +98,8 @@ class DocumentHit:
     snippet: str
     chunk_index: int
     matching_chunks: int = 1
+    page: int | None = None
+    heading: str = ""
 
 
 @dataclass
@@ -99,6 +108,10 @@ class SearchResults:
     mode: str
     model: str
     results: list[DocumentHit] = field(default_factory=list)
+
+    @property
+    def score_kind(self) -> str:
+        return SCORE_KINDS[self.mode]
 
 
 def document_search(
@@ -125,7 +138,7 @@ def document_search(
     limit = max(k * CANDIDATES_PER_DOCUMENT, 20)
     while True:
         semantic, fulltext = _candidates(owner.pk, embedder.model_name, vector, query, limit, hybrid=mode == "hybrid")
-        ranked = _rank(semantic, fulltext)
+        ranked = _rank(semantic, fulltext, fused=mode == "hybrid")
         documents = Document.objects.filter(owner=owner, pk__in={c.document_id for c, _ in ranked}).in_bulk()
         hits = _group(ranked, documents, query)
         exhausted = len(semantic) < limit and len(fulltext) < limit
@@ -167,12 +180,19 @@ def semantic_sql(cursor, params: dict) -> str:
     Runs inside the caller's transaction: SET LOCAL lasts until its end only, so pooled connections
     keep their defaults.
     """
+    # No JIT: compiling the distance expressions costs more than a search (tens of ms for a few).
+    cursor.execute("SELECT set_config('jit', 'off', true)")
     cap = settings.SEARCH_EXACT_MAX_VECTORS
-    if cap and _estimated_vectors(cursor, params) <= cap:
+    # An owner with an index of their own (services.owner_indexes) is searched through it: the planner
+    # prefers the partial index, a graph of this owner's vectors only.
+    dedicated = settings.SEARCH_OWNER_INDEX_MIN_VECTORS and owner_index_exists(cursor, params["owner"])
+    if cap and not dedicated and _estimated_vectors(cursor, params) <= cap:
         return _EXACT_SQL
     cursor.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)")
     cursor.execute("SELECT set_config('hnsw.max_scan_tuples', %s, true)", [str(MAX_SCAN_TUPLES)])
-    ef_search = max(settings.SEARCH_HNSW_EF_SEARCH, min(params["limit"], 1000))
+    # An owner's own graph holds only their vectors: a short search list is enough (measured, docs/search.md).
+    wanted = settings.SEARCH_OWNER_INDEX_EF_SEARCH if dedicated else settings.SEARCH_HNSW_EF_SEARCH
+    ef_search = max(wanted, min(params["limit"], 1000))
     cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(ef_search)])
     return _SEMANTIC_SQL
 
@@ -190,9 +210,13 @@ def _estimated_vectors(cursor, params: dict) -> float:
     return float(plan[0]["Plan"]["Plan Rows"])
 
 
-def _rank(semantic: Sequence[Chunk], fulltext: Sequence[Chunk]) -> list[tuple[Chunk, float]]:
-    """Chunks with their score, best first: cosine similarity alone, or fused with the full-text rank."""
-    if not fulltext:
+def _rank(semantic: Sequence[Chunk], fulltext: Sequence[Chunk], *, fused: bool = False) -> list[tuple[Chunk, float]]:
+    """Chunks with their score, best first: cosine similarity alone, or fused with the full-text rank.
+
+    The fused score is reciprocal rank fusion scaled to 0 to 1 (1.0: first in both rankings, about 0.5:
+    first in one and absent from the other); only its order means something, not its size.
+    """
+    if not fused:
         return [(chunk, 1.0 - chunk.distance) for chunk in semantic]
     scores: dict[int, float] = {}
     chunks: dict[int, Chunk] = {}
@@ -201,7 +225,7 @@ def _rank(semantic: Sequence[Chunk], fulltext: Sequence[Chunk]) -> list[tuple[Ch
             chunks[chunk.id] = chunk
             scores[chunk.id] = scores.get(chunk.id, 0.0) + 1.0 / (RRF_K + rank)
     ordered = sorted(chunks, key=lambda chunk_id: (-scores[chunk_id], chunks[chunk_id].distance))
-    return [(chunks[chunk_id], scores[chunk_id]) for chunk_id in ordered]
+    return [(chunks[chunk_id], scores[chunk_id] / RRF_BEST) for chunk_id in ordered]
 
 
 def _group(ranked: Sequence[tuple[Chunk, float]], documents: dict[int, Document], query: str) -> list[DocumentHit]:
@@ -218,6 +242,8 @@ def _group(ranked: Sequence[tuple[Chunk, float]], documents: dict[int, Document]
                 similarity=1.0 - chunk.distance,
                 snippet=snippet(chunk.text, query),
                 chunk_index=chunk.chunk_index,
+                page=chunk.page,
+                heading=chunk.heading,
             )
         else:
             hit.matching_chunks += 1

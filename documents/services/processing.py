@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from documents.chunking import chunk_text
+from documents.chunking import chunk_spans
 from documents.embedders import Embedder, EmbedderError, EmbedderUnavailable, get_embedder
 from documents.extraction import ExtractedText, ExtractionError, extract_text
 from documents.models import Document, ProcessingStatus
@@ -71,7 +71,9 @@ def document_process(*, document_id: int, embedder: Embedder | None = None) -> P
         raise
 
     text = extracted.text[: settings.DOCUMENT_MAX_TEXT_CHARS]
-    chunks = chunk_text(text, size=settings.DOCUMENT_CHUNK_SIZE, overlap=settings.DOCUMENT_CHUNK_OVERLAP)
+    spans = chunk_spans(text, size=settings.DOCUMENT_CHUNK_SIZE, overlap=settings.DOCUMENT_CHUNK_OVERLAP)
+    chunks = [text[start:end] for start, end in spans]
+    locations = [_location(extracted, (start + end) // 2) for start, end in spans]
     embedder = embedder or get_embedder()
     try:
         embeddings = embedder.embed_documents(chunks)
@@ -95,6 +97,7 @@ def document_process(*, document_id: int, embedder: Embedder | None = None) -> P
             model_name=embedder.model_name,
             chunks=chunks,
             embeddings=embeddings,
+            locations=locations,
         )
         Document.objects.filter(pk=document_id).update(
             processing_status=ProcessingStatus.COMPLETE,
@@ -112,6 +115,16 @@ def document_fail(*, document_id: int, message: str) -> ProcessingResult:
     if document is None:
         return ProcessingResult(status="missing")
     return _fail(document, (document.file.name, document.checksum), message, clear_vectors=True)
+
+
+def _location(extracted: ExtractedText, offset: int) -> tuple[int | None, str]:
+    """(page, heading) at the middle of a chunk: where most of the passage a search hit shows is found.
+
+    The middle rather than the start, since with the overlap a chunk often begins in the last lines
+    of the page (section) before the one it is about.
+    """
+    section = extracted.location_at(offset)
+    return (section.page, section.heading) if section else (None, "")
 
 
 def _read_text(document: Document) -> ExtractedText:

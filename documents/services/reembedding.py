@@ -44,7 +44,8 @@ def document_reembed(*, document_id: int, embedder: Embedder, keep_other_models:
     if newest is None:
         return 0
     source = vectors.filter(embedding_model=newest["embedding_model"]).order_by("chunk_index")
-    texts = list(source.values_list("chunk_text", flat=True))
+    stored = list(source.values_list("chunk_text", "page", "heading"))
+    texts = [text for text, _, _ in stored]
     embeddings = embedder.embed_documents(texts)
     with transaction.atomic():
         document = Document.objects.select_for_update().filter(pk=document_id).first()
@@ -57,5 +58,6 @@ def document_reembed(*, document_id: int, embedder: Embedder, keep_other_models:
             chunks=texts,
             embeddings=embeddings,
             keep_other_models=keep_other_models,
+            locations=[(page, heading) for _, page, heading in stored],
         )
     return len(texts)

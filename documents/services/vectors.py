@@ -32,14 +32,19 @@ def document_vectors_replace(
     chunks: Sequence[str],
     embeddings: np.ndarray,
     keep_other_models: bool = False,
+    locations: Sequence[tuple[int | None, str]] | None = None,
 ) -> int:
     """Make `chunks` the document's vectors in one transaction; readers see the old set or the new, never a mix.
 
     Vectors of other models go too, unless `keep_other_models` (a re-embedding that must not
-    disturb searches still running on the old model).
+    disturb searches still running on the old model). `locations` holds each chunk's (page, heading).
     """
     if len(chunks) != len(embeddings):
         raise ValueError(f"{len(chunks)} chunks but {len(embeddings)} embeddings")
+    if locations is None:
+        locations = [(None, "")] * len(chunks)
+    if len(locations) != len(chunks):
+        raise ValueError(f"{len(chunks)} chunks but {len(locations)} locations")
     alias = vector_db_alias()
     rows = [
         DocumentVector(
@@ -49,8 +54,10 @@ def document_vectors_replace(
             chunk_text=text,
             embedding=vector,
             embedding_model=model_name,
+            page=page,
+            heading=heading,
         )
-        for index, (text, vector) in enumerate(zip(chunks, embeddings, strict=True))
+        for index, (text, vector, (page, heading)) in enumerate(zip(chunks, embeddings, locations, strict=True))
     ]
     with transaction.atomic(using=alias):
         old = DocumentVector.objects.using(alias).filter(document_id=document_id)

@@ -3,6 +3,7 @@
 import io
 import zipfile
 
+import docx
 import pytest
 
 from documents.extraction import DOCX, MARKDOWN, PDF, PLAIN, ExtractionError, clean_text, extract_text
@@ -199,3 +200,56 @@ def test_stream_is_only_read():
 
 def test_clean_text_collapses_spaces_and_blank_runs():
     assert clean_text("a  \t b\n\n\n\n c\u00a0d  ") == "a b\n\nc d"
+
+
+def _section_of(result, phrase: str):
+    return result.location_at(result.text.index(phrase))
+
+
+def test_pdf_pages_are_recorded_as_sections():
+    result = extract_text(io.BytesIO(pdf_bytes(["Stools are beaded by hand.", "Baskets are woven from sisal."])))
+    assert [section.page for section in result.sections] == [1, 2]
+    assert _section_of(result, "Stools").page == 1
+    assert _section_of(result, "sisal").page == 2
+    assert result.sections[1].start == result.text.index("Baskets")
+
+
+def test_docx_headings_name_the_sections_that_follow_them():
+    document = docx.Document()
+    document.add_paragraph("Supply agreement between Instantory and Kanju.")
+    document.add_heading("Payment terms", level=1)
+    document.add_paragraph("Invoices are payable within thirty days.")
+    document.add_heading("Returns", level=2)
+    document.add_paragraph("Damaged goods are replaced free of charge.")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    buffer.seek(0)
+
+    result = extract_text(buffer, content_type=DOCX)
+
+    assert _section_of(result, "Supply agreement").heading == ""
+    assert _section_of(result, "thirty days").heading == "Payment terms"
+    assert _section_of(result, "Payment terms").heading == "Payment terms"
+    assert _section_of(result, "Damaged goods").heading == "Returns"
+    assert all(section.page is None for section in result.sections)
+
+
+def test_markdown_headings_outside_code_fences_name_sections():
+    text = (
+        "Intro line.\n\n## Sea *freight*\n\nContainers leave Mombasa weekly.\n\n```\n# not a heading\n```\n"
+        "Still freight.\n\n# Staff leave #\n\nNew staff get twenty days."
+    )
+    result = extract_text(io.BytesIO(text.encode()), content_type=MARKDOWN)
+
+    assert _section_of(result, "Intro").heading == ""
+    assert _section_of(result, "Mombasa").heading == "Sea freight"
+    assert _section_of(result, "Still freight").heading == "Sea freight"
+    assert _section_of(result, "twenty days").heading == "Staff leave"
+    assert "## Sea" not in result.text
+    assert "Sea freight" in result.text
+
+
+def test_plain_text_has_one_section_without_page_or_heading():
+    result = extract_text(io.BytesIO(b"Just words."), content_type=PLAIN)
+    assert result.location_at(5) == result.sections[0]
+    assert (result.sections[0].page, result.sections[0].heading) == (None, "")

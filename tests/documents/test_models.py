@@ -60,7 +60,7 @@ def test_vectors_order_by_cosine_distance_through_the_hnsw_index(user):
             [str(unit_vector(1))],
         )
         plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "document_vectors_embedding_hnsw" in plan
+    assert "docvec_embedding_hnsw" in plan
 
 
 @pytest.mark.django_db

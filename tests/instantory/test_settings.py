@@ -100,7 +100,7 @@ def test_tests_run_on_postgresql_with_pgvector(db):
         assert cursor.fetchone() is not None
         cursor.execute(
             "SELECT indexdef FROM pg_indexes WHERE tablename = 'document_vectors' "
-            "AND indexname = 'document_vectors_embedding_hnsw'"
+            "AND indexname = 'docvec_embedding_hnsw'"
         )
         (indexdef,) = cursor.fetchone()
     assert "USING hnsw" in indexdef

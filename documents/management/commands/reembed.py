@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
@@ -39,9 +41,18 @@ class Command(BaseCommand):
             action="store_true",
             help="Finally delete vectors of models other than the configured one and vectors of deleted documents.",
         )
+        parser.add_argument(
+            "--queue",
+            action="store_true",
+            help="Send one task per document to the Celery workers instead of embedding here: every worker "
+            "(machine) embeds its share, so the rate grows with the workers. Run the command again to see what "
+            "is left (documents done are skipped).",
+        )
         add_no_progress_argument(parser, "No progress bar (for logs).")
 
-    def handle(self, *args, model, documents, force, keep_other_models, reextract, prune, no_progress, **options):
+    def handle(
+        self, *args, model, documents, force, keep_other_models, reextract, prune, queue, no_progress, **options
+    ):
         try:
             configured = get_embedder()
             embedder = get_embedder(model) if model else configured
@@ -55,6 +66,8 @@ class Command(BaseCommand):
             )
         if reextract:
             self._reextract(documents, embedder, no_progress)
+        elif queue:
+            self._queue(documents, embedder, model, force, keep_other_models)
         else:
             self._reembed(documents, embedder, force, keep_other_models, no_progress)
         if prune:
@@ -65,6 +78,7 @@ class Command(BaseCommand):
     def _reembed(self, documents, embedder, force, keep_other_models, no_progress) -> None:
         ids = documents_needing_reembed(model_name=embedder.model_name, force=force, document_ids=documents)
         total = 0
+        started = time.monotonic()
         with tqdm(ids, desc=f"re-embedding ({embedder.model_name})", unit="doc", disable=no_progress) as bar:
             for document_id in bar:
                 try:
@@ -75,8 +89,19 @@ class Command(BaseCommand):
                     raise CommandError(
                         f"stopped at document {document_id}: {exc}. Run the command again to continue."
                     ) from None
-                bar.set_postfix(chunks=total)
-        self.stdout.write(f"re-embedded {len(ids)} documents ({total} chunks) with {embedder.model_name}")
+                bar.set_postfix(chunks=total, chunks_per_s=f"{_rate(total, started):.1f}")
+        self.stdout.write(
+            f"re-embedded {len(ids)} documents ({total} chunks, {_rate(total, started):.1f} chunks/s) "
+            f"with {embedder.model_name}"
+        )
+
+    def _queue(self, documents, embedder, model, force, keep_other_models) -> None:
+        from documents.tasks import document_reembed_task
+
+        ids = documents_needing_reembed(model_name=embedder.model_name, force=force, document_ids=documents)
+        for document_id in ids:
+            document_reembed_task.delay(document_id, model=model, keep_other_models=keep_other_models)
+        self.stdout.write(f"queued {len(ids)} documents for re-embedding with {embedder.model_name} on the workers")
 
     def _reextract(self, documents, embedder, no_progress) -> None:
         queryset = Document.objects.exclude(file="").order_by("pk")
@@ -95,3 +120,8 @@ class Command(BaseCommand):
                 bar.set_postfix(outcomes)
         summary = ", ".join(f"{count} {status}" for status, count in sorted(outcomes.items())) or "nothing to do"
         self.stdout.write(f"processed {len(ids)} documents: {summary}")
+
+
+def _rate(count: int, started: float) -> float:
+    """Chunks per second since `started` (monotonic clock): the figure to size a re-embedding by."""
+    return count / max(time.monotonic() - started, 1e-6)

@@ -61,8 +61,11 @@ def test_results_grouped_per_document_best_first(api, corpus):
         "snippet",
         "chunk_index",
         "matching_chunks",
+        "page",
+        "heading",
         "url",
     }
+    assert body["score_kind"] == "cosine_similarity"
     assert [r["score"] for r in results] == sorted((r["score"] for r in results), reverse=True)
     assert len({r["document_id"] for r in results}) == 3
 

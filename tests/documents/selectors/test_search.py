@@ -10,7 +10,7 @@ from documents.selectors import search as search_module
 from documents.selectors.search import document_search, snippet
 from documents.services.processing import document_process
 from tests.documents.corpus import DOCUMENTS, QUERIES, file_bytes
-from tests.documents.files import stored_document
+from tests.documents.files import pdf_bytes, stored_document
 
 pytestmark = pytest.mark.django_db
 
@@ -34,6 +34,20 @@ def test_results_are_grouped_per_document_with_score_and_snippet(user, corpus):
     assert all(hit.snippet for hit in results.results)
     assert results.model == "all-MiniLM-L6-v2-onnx-int8"
     assert results.mode == "semantic"
+    assert results.score_kind == "cosine_similarity"
+
+
+def test_hits_name_the_pdf_page_and_the_markdown_heading_of_their_passage(user, local_embedder):
+    pages = ["Warehouse opening hours are eight to six.", "Invoices are payable within thirty days of delivery."]
+    pdf = stored_document(user, "terms.pdf", pdf_bytes(pages), "application/pdf")
+    notes = "Intro.\n\n# Sea freight\n\nContainers leave Mombasa for Rotterdam every week."
+    markdown = stored_document(user, "notes.md", notes.encode(), "text/markdown")
+    for document in (pdf, markdown):
+        assert document_process(document_id=document.pk).status == "complete"
+    invoices = document_search(owner=user, query="when must invoices be paid", k=1).results[0]
+    assert (invoices.document.pk, invoices.page, invoices.heading) == (pdf.pk, 2, "")
+    freight = document_search(owner=user, query="weekly container departures to Rotterdam", k=1).results[0]
+    assert (freight.document.pk, freight.page, freight.heading) == (markdown.pk, None, "Sea freight")
 
 
 def test_hybrid_mode_fuses_exact_word_matches_into_the_ranking(user, corpus):
@@ -43,6 +57,8 @@ def test_hybrid_mode_fuses_exact_word_matches_into_the_ranking(user, corpus):
     assert semantic[0].document.pk == corpus["basket_care"].pk
     assert hybrid.results[0].document.pk == corpus["stock_count"].pk
     assert hybrid.mode == "hybrid"
+    assert hybrid.score_kind == "rank_fusion"
+    assert all(0.0 < hit.score <= 1.0 for hit in hybrid.results)
     assert document_search(owner=user, query="INV-2024-0193", k=1, mode="hybrid").results[0].document.pk == (
         corpus["shipping_invoice"].pk
     )
@@ -115,7 +131,7 @@ def test_k_documents_come_back_through_the_hnsw_index_among_many_other_users_vec
     others = baker.make("auth.User", _quantity=3)
     with connection.cursor() as cursor:
         # Bulk load first and build the index after, as an index build is much faster than 3,000 inserts.
-        cursor.execute("DROP INDEX document_vectors_embedding_hnsw")
+        cursor.execute("DROP INDEX docvec_embedding_hnsw")
         cursor.execute(
             random_vectors_sql(f"(ARRAY{[u.pk for u in others]})[1 + g % 3]", "1000000 + g / 10", "g % 10", 3000, model)
         )
@@ -123,7 +139,7 @@ def test_k_documents_come_back_through_the_hnsw_index_among_many_other_users_vec
             random_vectors_sql(str(user.pk), f"(ARRAY{[d.pk for d in mine]})[1 + g / 3]", "g % 3", 60, model)
         )
         cursor.execute(
-            "CREATE INDEX document_vectors_embedding_hnsw ON document_vectors "
+            "CREATE INDEX docvec_embedding_hnsw ON document_vectors "
             "USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64)"
         )
         cursor.execute("ANALYZE document_vectors")
@@ -134,7 +150,7 @@ def test_k_documents_come_back_through_the_hnsw_index_among_many_other_users_vec
         vector = "[" + ",".join(["0.01"] * 384) + "]"
         params = {"vector": vector, "owner": user.pk, "model": model, "limit": 80}
         cursor.execute("EXPLAIN " + search_module._SEMANTIC_SQL, params)
-        assert "document_vectors_embedding_hnsw" in "\n".join(row[0] for row in cursor.fetchall())
+        assert "docvec_embedding_hnsw" in "\n".join(row[0] for row in cursor.fetchall())
         # Without iterative scans the index yields ef_search rows, most of them other users': too few.
         cursor.execute("SAVEPOINT plain_scan")
         cursor.execute("SET LOCAL hnsw.iterative_scan = off")
@@ -178,7 +194,7 @@ def test_an_owner_with_few_vectors_is_searched_exactly_and_one_with_more_through
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN " + search_module._EXACT_SQL, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "document_vectors_embedding_hnsw" not in plan
+    assert "docvec_embedding_hnsw" not in plan
     semantic, _ = search_module._candidates(user.pk, model, query, "", 40, hybrid=False)
     assert [chunk.id for chunk in semantic] == exact_order  # every distance, in order: recall 1.0
     assert {hit.document.pk for hit in document_search(owner=user, query="anything at all", k=30).results} == {

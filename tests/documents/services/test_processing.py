@@ -247,3 +247,20 @@ def test_a_file_replaced_while_embedding_leaves_the_work_to_the_newer_run(user, 
 
 def test_embedder_errors_are_the_embedders_family():
     assert issubclass(EmbedderUnavailable, EmbedderError)
+
+
+def test_chunks_record_the_pdf_page_or_the_heading_they_are_in(user, local_embedder, settings):
+    settings.DOCUMENT_CHUNK_SIZE, settings.DOCUMENT_CHUNK_OVERLAP = 200, 40
+    pdf = stored_document(user, "contract.pdf", pdf_bytes([CONTRACT, f"{CARE} {CARE}"]), PDF)
+    markdown = stored_document(user, "notes.md", f"{CONTRACT}\n\n# Basket care\n\n{CARE}".encode(), MARKDOWN)
+
+    assert document_process(document_id=pdf.pk).status == "complete"
+    assert document_process(document_id=markdown.pk).status == "complete"
+
+    pages = {v.page for v in vectors_of(pdf)}
+    assert pages == {1, 2}
+    assert vectors_of(pdf).first().page == 1
+    assert vectors_of(pdf).last().page == 2
+    assert vectors_of(pdf).last().heading == ""
+    assert [v.heading for v in vectors_of(markdown)][-1] == "Basket care"
+    assert all(v.page is None for v in vectors_of(markdown))

@@ -62,7 +62,7 @@ def test_migrations_put_each_table_in_its_own_database():
         .cursor()
         .execute("SELECT indexname FROM pg_indexes WHERE tablename = 'document_vectors'")
     }
-    assert {"document_vectors_embedding_hnsw", "docvec_chunk_fts", "docvec_owner_model_idx"} <= indexes
+    assert {"docvec_embedding_hnsw", "docvec_chunk_fts", "docvec_owner_model_idx"} <= indexes
 
 
 def test_the_release_step_migrates_the_vector_database():
