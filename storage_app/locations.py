@@ -3,6 +3,17 @@
 Every change here is one short transaction of its own, or a savepoint inside the caller's
 transaction when one is open, so a record is committed (or rolled back) together with the caller's
 rows. The helpers never touch a backend; FallbackStorage and the relocation service do.
+
+A save costs two statements and one durable commit (outside a caller's transaction):
+- `location_reserve` is one INSERT ... ON CONFLICT DO NOTHING: the free-name check and the
+  reservation in one round trip, committed durably, so a crash after it always leaves a record
+  of the object that may be written (reconcile finds it, `abandoned_writes`);
+- `location_finish` is one UPDATE whose commit does not wait for its WAL flush
+  (synchronous_commit off for that transaction only). Should PostgreSQL itself crash in the few
+  milliseconds before that flush, the record is back to `writing` — the state a crash between
+  the upload and the completion always left, which reconcile handles. And any later durable
+  commit (the caller's own rows naming the file) flushes the WAL in order, this completion first,
+  so no committed row can ever name a file whose completion was lost.
 """
 
 from __future__ import annotations
@@ -10,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -20,6 +31,8 @@ from storage_app.models import StoredFile, StoredFileState
 MAX_ERROR_LENGTH = 2000
 # What a failed purge changes on a deleting record (location_purged).
 _RETRY_FIELDS = ("backend", "moving_to", "leftover_on", "attempts", "last_error", "next_attempt_at")
+_TABLE = StoredFile._meta.db_table
+_ASYNCHRONOUS_COMMIT = " FROM (SELECT set_config('synchronous_commit', 'off', true)) AS commit_mode"
 
 
 def location_get(name: str, *, states: Iterable[str] = (StoredFileState.STORED,)) -> StoredFile | None:
@@ -32,20 +45,55 @@ def location_taken(name: str) -> bool:
 
 
 def location_reserve(name: str, backend: str) -> StoredFile | None:
-    """Reserve `name` on `backend` before its object is written; None when the name is already taken."""
-    try:
-        with transaction.atomic():
-            return StoredFile.objects.create(name=name, backend=backend, state=StoredFileState.WRITING)
-    except IntegrityError:
+    """Reserve `name` on `backend` before its object is written; None when the name is already taken.
+
+    One statement (a unique insert that skips a taken name instead of failing), so it needs no
+    savepoint inside a caller's transaction and no lookup before it.
+    """
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {_TABLE} (name, backend, state, checksum, moving_to, leftover_on, attempts, last_error,"  # noqa: S608 - the table name is ours
+            " created_at, updated_at) VALUES (%s, %s, %s, '', '', '', 0, '', %s, %s)"
+            " ON CONFLICT (name) DO NOTHING RETURNING id",
+            [name, backend, StoredFileState.WRITING, now, now],
+        )
+        row = cursor.fetchone()
+    if row is None:
         return None
+    record = StoredFile(
+        pk=row[0], name=name, backend=backend, state=StoredFileState.WRITING, created_at=now, updated_at=now
+    )
+    record._state.adding = False
+    record._state.db = connection.alias
+    return record
 
 
 def location_finish(record: StoredFile, *, name: str, size: int, checksum: str) -> bool:
-    """Mark a reserved write complete, under the name the backend actually used. False if it was cancelled."""
-    with transaction.atomic():
-        updated = StoredFile.objects.filter(pk=record.pk, state=StoredFileState.WRITING).update(
-            name=name, state=StoredFileState.STORED, size=size, checksum=checksum, updated_at=timezone.now()
-        )
+    """Mark a reserved write complete, under the name the backend actually used. False if it was cancelled.
+
+    Outside a caller's transaction its commit does not wait for the WAL flush (module docstring);
+    inside one, the caller's commit is the one that makes it durable. A name the backend changed
+    that another record holds raises IntegrityError (the caller removes the object).
+    """
+    now = timezone.now()
+    # set_config(..., true) lasts for this statement's own transaction only: other commits of the
+    # connection keep waiting for their flush.
+    asynchronous = "" if connection.in_atomic_block else _ASYNCHRONOUS_COMMIT
+    sql = (
+        f"UPDATE {_TABLE} SET name = %s, state = %s, size = %s, checksum = %s, updated_at = %s{asynchronous}"  # noqa: S608
+        " WHERE id = %s AND state = %s"
+    )
+    params = [name, StoredFileState.STORED, size, checksum, now, record.pk, StoredFileState.WRITING]
+    if connection.in_atomic_block:
+        # A savepoint: a name clash leaves the caller's transaction usable.
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            updated = cursor.rowcount
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            updated = cursor.rowcount
     return updated == 1
 
 
