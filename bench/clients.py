@@ -1,3 +1,5 @@
+# Every closure below runs inside the loop iteration that made it (interleaved() calls it at once).
+# ruff: noqa: B023
 """Instantory's storage paths against the clients an application would otherwise use, on the same servers.
 
 Every row is a ratio of medians over interleaved rounds (the two sides alternate, their order
@@ -24,8 +26,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import hashlib
-import json
 import os
 import shutil
 import subprocess
@@ -249,7 +249,7 @@ def small_saves(stores: dict, raw_put: RawPut, s3_client, rounds: int) -> tuple[
         count = SMALL_SAVES[label]
         for backend, storage, raw in (
             ("Vercel Blob", stores["fallback_vercel"], lambda name: raw_put.put(name, data)),
-            ("S3 (nanio)", stores["fallback_s3"], lambda name: s3_client.put_object(Bucket=BUCKET, Key=name, Body=data)),
+            ("S3 (nanio)", stores["fallback_s3"], lambda key: s3_client.put_object(Bucket=BUCKET, Key=key, Body=data)),
         ):
             saved: list[str] = []
 
@@ -449,8 +449,8 @@ def downloads(stores: dict, plain_s3, work: Path, sizes: list[int], runs: int | 
         stores["fallback_vercel"].delete(on_vercel)
         stores["fallback_s3"].delete(on_s3)
         source.unlink()
-    body = table(["size", "download", "ours MiB/s: median (range, rounds)", "theirs MiB/s, same run", "ratio", "target"],
-                 rows)  # fmt: skip
+    headers = ["size", "download", "ours MiB/s: median (range, rounds)", "theirs MiB/s, same run", "ratio", "target"]
+    body = table(headers, rows)
     return body, targets
 
 
@@ -464,7 +464,9 @@ def concurrent_awaits(stores: dict, api_url: str, rounds: int) -> tuple[str, lis
 
     manager = StorageManager(stores["fallback_vercel"])
     user, _ = get_user_model().objects.get_or_create(username="bench-clients")
-    urls = [manager.store_file_sync(user.pk, f"file {index}".encode() * 100, f"f{index}.txt") for index in range(CONCURRENT)]
+    urls = [
+        manager.store_file_sync(user.pk, f"file {index}".encode() * 100, f"f{index}.txt") for index in range(CONCURRENT)
+    ]
     control = f"{api_url.removesuffix('/api/blob')}/_emulator/faults"
     auth = {"authorization": f"Bearer {TOKEN}"}
     requests.post(control, json={"kind": "slow", "seconds": LATENCY}, headers=auth, timeout=10).raise_for_status()
@@ -479,7 +481,10 @@ def concurrent_awaits(stores: dict, api_url: str, rounds: int) -> tuple[str, lis
 
         asyncio.run(together())  # warm-up: the pool's threads and connections
         figures = interleaved(
-            {"together": lambda: timed(lambda: asyncio.run(together())), "serial": lambda: timed(lambda: asyncio.run(one_by_one()))},
+            {
+                "together": lambda: timed(lambda: asyncio.run(together())),
+                "serial": lambda: timed(lambda: asyncio.run(one_by_one())),
+            },
             rounds,
         )
     finally:
@@ -491,14 +496,14 @@ def concurrent_awaits(stores: dict, api_url: str, rounds: int) -> tuple[str, lis
         ["20 awaits of storage_manager.get_file, every answer delayed 50 ms", "ms: median (range, rounds)"],
         [["concurrently (asyncio.gather in one event loop)", together_stats.fmt(" ms")],
          ["one by one", serial_stats.fmt(" ms")],
-         ["speed-up", f"{speedup:.1f}× (target ≥ 5×: {verdict(speedup, 5.0)})"]],
+         ["speed-up", f"{speedup:.1f}x (target ≥ 5x: {verdict(speedup, 5.0)})"]],
     )  # fmt: skip
     target = Target(
         name="20 concurrent awaits of storage_manager.get_file vs one by one (50 ms per answer)",
-        goal="≥ 5× faster",
-        measured=f"{speedup:.1f}× ({together_stats.median:.0f} vs {serial_stats.median:.0f} ms)",
+        goal="≥ 5x faster",
+        measured=f"{speedup:.1f}x ({together_stats.median:.0f} vs {serial_stats.median:.0f} ms)",
         met=speedup >= 5,
-        shortfall=f"{5 - speedup:.1f}×",
+        shortfall=f"{5 - speedup:.1f}x",
         why="" if speedup >= 5 else "the awaits overlap less than the pool allows (see the range)",
     )
     return body, [target]
@@ -609,12 +614,16 @@ def end_to_end(work: Path, api_url: str, url_base: str, sizes: list[int], runs: 
         token = manage(env, "shell", "-c", SETUP_SCRIPT).strip().splitlines()[-1]
         headers = {"Authorization": f"Token {token}"}
         raw = RawPut(api_url)
-        with celery_worker({**env, "LOG_LEVEL": "info"}, work), gunicorn(env, app="bench.wsgi_without_processing") as (
-            base,
-            _,
+        with (
+            celery_worker({**env, "LOG_LEVEL": "info"}, work),
+            gunicorn(env, app="bench.wsgi_without_processing") as (
+                base,
+                _,
+            ),
         ):
             session = requests.Session()
             session.trust_env = False
+            posted: list[float] = []
 
             def through_api(source: Path) -> float:
                 boundary = uuid.uuid4().hex
@@ -626,6 +635,7 @@ def end_to_end(work: Path, api_url: str, url_base: str, sizes: list[int], runs: 
                     timeout=600,
                 )
                 response.raise_for_status()
+                posted.append(time.perf_counter() - start)
                 upload = response.json()
                 while upload["status"] not in ("complete", "error"):
                     time.sleep(0.005)
@@ -643,16 +653,17 @@ def end_to_end(work: Path, api_url: str, url_base: str, sizes: list[int], runs: 
 
             for size_mib in sizes:
                 source = text_source(work, size_mib * MiB)
-                expected = hashlib.sha256(source.read_bytes()).hexdigest() if size_mib <= 16 else None
                 through_api(source)  # warm-up
                 figures = interleaved(
                     {"api": lambda: size_mib / through_api(source), "raw": lambda: size_mib / raw_upload(source)},
                     runs or E2E_RUNS.get(size_mib, 5),
                 )
+                post_ms = Stats.of([seconds * 1000 for seconds in posted[-len(figures["api"]) :]])
+                posted.clear()
                 api, rawest = Stats.of(figures["api"]), Stats.of(figures["raw"])
                 ratio = api.median / rawest.median
-                rows.append([f"{size_mib} MiB", api.fmt(" MiB/s", 0), rawest.fmt(" MiB/s", 0), f"{ratio:.2f}",
-                             f"≥ 0.5: {verdict(ratio, 0.5)}"])  # fmt: skip
+                rows.append([f"{size_mib} MiB", api.fmt(" MiB/s", 0), post_ms.fmt(" ms", 0), rawest.fmt(" MiB/s", 0),
+                             f"{ratio:.2f}", f"≥ 0.5: {verdict(ratio, 0.5)}"])  # fmt: skip
                 targets.append(
                     ratio_target(
                         f"end to end POST /api/uploads/ → complete, {size_mib} MiB, vs one raw PUT",
@@ -663,11 +674,10 @@ def end_to_end(work: Path, api_url: str, url_base: str, sizes: list[int], runs: 
                         why="the request body is received, then the worker reads it again to send it",
                     )
                 )
-                del expected
                 source.unlink()
     body = table(
-        ["file", "POST /api/uploads/ → complete, MiB/s: median (range, rounds)", "one raw PUT of the file, same run",
-         "ratio", "target"],
+        ["file", "POST /api/uploads/ → complete, MiB/s: median (range, rounds)", "of which the POST itself",
+         "one raw PUT of the file, same run", "ratio", "target"],
         rows,
     )  # fmt: skip
     return body, targets
