@@ -398,7 +398,8 @@ def downloads(stores: dict, plain_s3, work: Path, sizes: list[int], runs: int | 
             on_vercel = stores["fallback_vercel"].save(f"down/{uuid.uuid4().hex}.bin", File(handle, name="d.bin"))
         with source.open("rb") as handle:
             on_s3 = stores["fallback_s3"].save(f"down/{uuid.uuid4().hex}.bin", File(handle, name="d.bin"))
-        blob_url = stores["vercel_alone"].url(on_vercel)
+        # The SDK takes a pathname (or a https://<store>.public.blob.vercel-storage.com URL) only.
+        blob_url = on_vercel
 
         def fallback_read(storage, name) -> Callable[[], float]:
             def run() -> float:
@@ -733,9 +734,9 @@ NOTES = """Notes:
 - Each ratio is ours / theirs of the medians, both measured in this run on the same server, rounds
   interleaved (order rotated each round). Small saves: saves per second over a batch per round.
 - PostgreSQL round trips per save: the statements Django sent during one save (each is one round trip;
-  in autocommit each is its own transaction): the reservation is one unique INSERT (the free-name check,
-  committed durably), the completion one UPDATE whose commit does not wait for its WAL flush
-  (storage_app/locations.py says why that keeps the crash guarantees).
+  in autocommit each is its own transaction): the reservation is one unique INSERT (the free-name check)
+  whose commit does not wait for its WAL flush, the completion one UPDATE, the save's one durable
+  commit (storage_app/locations.py says why that keeps the crash guarantees).
 - Vercel uploads: VercelBlobStorage sends one streamed PUT below its multipart threshold
   (VERCEL_BLOB_MULTIPART_THRESHOLD) and the multipart protocol above it; docs/vercel-blob.md gives the
   threshold and the measurements it was chosen by. The SDK's put_blob is always one PUT.

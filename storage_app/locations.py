@@ -6,14 +6,15 @@ rows. The helpers never touch a backend; FallbackStorage and the relocation serv
 
 A save costs two statements and one durable commit (outside a caller's transaction):
 - `location_reserve` is one INSERT ... ON CONFLICT DO NOTHING: the free-name check and the
-  reservation in one round trip, committed durably, so a crash after it always leaves a record
-  of the object that may be written (reconcile finds it, `abandoned_writes`);
-- `location_finish` is one UPDATE whose commit does not wait for its WAL flush
-  (synchronous_commit off for that transaction only). Should PostgreSQL itself crash in the few
-  milliseconds before that flush, the record is back to `writing` — the state a crash between
-  the upload and the completion always left, which reconcile handles. And any later durable
-  commit (the caller's own rows naming the file) flushes the WAL in order, this completion first,
-  so no committed row can ever name a file whose completion was lost.
+  reservation in one round trip. Its commit does not wait for its WAL flush (synchronous_commit
+  off for that transaction only): it is visible to every other session at once, so names never
+  clash, and a crash of the app after it leaves the record (reconcile finds it, `abandoned_writes`).
+  Only a crash of PostgreSQL itself in the few milliseconds before the flush can undo it; the
+  completion then finds no record, the save fails and removes its object (FallbackStorage._finish),
+  or, if the app died too, the object has no record and the orphan walk removes it. Either way
+  no caller was told the file was saved.
+- `location_finish` is one UPDATE committed durably: when a save returns, its flush has made the
+  reservation and the completion durable together (the WAL is flushed in order).
 """
 
 from __future__ import annotations
@@ -51,10 +52,13 @@ def location_reserve(name: str, backend: str) -> StoredFile | None:
     savepoint inside a caller's transaction and no lookup before it.
     """
     now = timezone.now()
+    # set_config(..., true) lasts for this statement's own transaction only (module docstring); inside
+    # a caller's transaction the caller's commit decides.
+    asynchronous = "" if connection.in_atomic_block else _ASYNCHRONOUS_COMMIT
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {_TABLE} (name, backend, state, checksum, moving_to, leftover_on, attempts, last_error,"  # noqa: S608 - the table name is ours
-            " created_at, updated_at) VALUES (%s, %s, %s, '', '', '', 0, '', %s, %s)"
+            f"INSERT INTO {_TABLE} (name, backend, state, checksum, moving_to, leftover_on, attempts, last_error,"
+            f" created_at, updated_at) SELECT %s, %s, %s, '', '', '', 0, '', %s, %s{asynchronous}"
             " ON CONFLICT (name) DO NOTHING RETURNING id",
             [name, backend, StoredFileState.WRITING, now, now],
         )
@@ -72,16 +76,13 @@ def location_reserve(name: str, backend: str) -> StoredFile | None:
 def location_finish(record: StoredFile, *, name: str, size: int, checksum: str) -> bool:
     """Mark a reserved write complete, under the name the backend actually used. False if it was cancelled.
 
-    Outside a caller's transaction its commit does not wait for the WAL flush (module docstring);
-    inside one, the caller's commit is the one that makes it durable. A name the backend changed
-    that another record holds raises IntegrityError (the caller removes the object).
+    Outside a caller's transaction this is the save's one durable commit (module docstring); inside
+    one, the caller's commit is. A name the backend changed that another record holds raises
+    IntegrityError (the caller removes the object).
     """
     now = timezone.now()
-    # set_config(..., true) lasts for this statement's own transaction only: other commits of the
-    # connection keep waiting for their flush.
-    asynchronous = "" if connection.in_atomic_block else _ASYNCHRONOUS_COMMIT
     sql = (
-        f"UPDATE {_TABLE} SET name = %s, state = %s, size = %s, checksum = %s, updated_at = %s{asynchronous}"  # noqa: S608
+        f"UPDATE {_TABLE} SET name = %s, state = %s, size = %s, checksum = %s, updated_at = %s"  # noqa: S608
         " WHERE id = %s AND state = %s"
     )
     params = [name, StoredFileState.STORED, size, checksum, now, record.pk, StoredFileState.WRITING]
