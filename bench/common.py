@@ -76,6 +76,12 @@ def timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
+def load_text() -> str:
+    """The load average now (other engineers' work on a shared machine shows here)."""
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.1f} (1 min), {five:.1f} (5 min), {fifteen:.1f} (15 min)"
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     memory = psutil.virtual_memory().total / 1024**3

@@ -6,7 +6,7 @@ them together with the machine, the date, the load, the wall time of each suite,
 target (met, or missed and by how much) and, for each missed target, what limits it.
 
 Options (`make bench BENCH_ARGS='...'`):
-  --only throughput,memory   run only these suites (throughput, memory, failover, search, api)
+  --only throughput,memory   run only these suites (throughput, clients, memory, failover, search, api)
   --large                    semantic search at 1,000,000 vectors instead of 100,000 (about 15 more minutes)
   --quick                    fewer runs and smaller files, a smoke test; writes .data/benchmarks-quick.md
   --output PATH              where to write (default docs/benchmarks.md)
@@ -27,6 +27,7 @@ from bench.common import ROOT, TARGET_MARK, Target, machine, table
 
 SUITES = [
     ("throughput", "Storage throughput: FallbackStorage against the raw clients"),
+    ("clients", "Against the official clients: small saves, the SDK, plain django-storages, async, the upload API"),
     ("memory", "Streaming memory: a big file through the upload API and back"),
     ("failover", "Failover cost: a save while the primary is down"),
     ("search", "Semantic search: pgvector HNSW latency and recall, embedder ingest"),
@@ -34,6 +35,7 @@ SUITES = [
 ]
 QUICK_ARGS = {
     "throughput": ["--sizes", "1,16", "--runs", "3", "--no-profile"],
+    "clients": ["--sizes", "1,16", "--download-sizes", "16", "--e2e-sizes", "16", "--runs", "2", "--rounds", "2"],
     "memory": ["--sizes", "64", "--runs", "1"],
     "failover": ["--runs", "2", "--steady", "10"],
     "search": ["--rows", "20000", "--chunks", "64", "--documents", "3", "--repeats", "1"],

@@ -138,8 +138,8 @@ BLOB_READ_WRITE_TOKEN = env_optional("BLOB_READ_WRITE_TOKEN", "VERCEL_BLOB_READ_
 VERCEL_BLOB_API_URL = env_url("VERCEL_BLOB_API_URL", "https://vercel.com/api/blob")
 VERCEL_BLOB_URL_BASE = env_url("VERCEL_BLOB_URL_BASE")  # None: https://<storeId>.<access>.blob.vercel-storage.com
 VERCEL_BLOB_ACCESS = env_choice("VERCEL_BLOB_ACCESS", ["public", "private"], "public")
-VERCEL_BLOB_MULTIPART_THRESHOLD = env_size("VERCEL_BLOB_MULTIPART_THRESHOLD", 8 * 1024**2, minimum=5 * 1024**2)
-VERCEL_BLOB_PART_SIZE = env_size("VERCEL_BLOB_PART_SIZE", 8 * 1024**2, minimum=5 * 1024**2)
+VERCEL_BLOB_MULTIPART_THRESHOLD = env_size("VERCEL_BLOB_MULTIPART_THRESHOLD", 512 * 1024**2, minimum=5 * 1024**2)
+VERCEL_BLOB_PART_SIZE = env_size("VERCEL_BLOB_PART_SIZE", 16 * 1024**2, minimum=5 * 1024**2)
 VERCEL_BLOB_CONNECT_TIMEOUT = env_float("VERCEL_BLOB_CONNECT_TIMEOUT", 3.0, minimum=0.01)
 VERCEL_BLOB_READ_TIMEOUT = env_float("VERCEL_BLOB_READ_TIMEOUT", 30.0, minimum=0.01)
 VERCEL_BLOB_RETRIES = env_int("VERCEL_BLOB_RETRIES", 3, minimum=0, maximum=20)  # extra attempts after the first

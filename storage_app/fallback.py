@@ -145,6 +145,18 @@ def _chain_spec(backends: Any) -> tuple[list[str] | None, list[tuple[str, Storag
     return None, pairs
 
 
+def _save_function(storage: Storage) -> Callable[..., str]:
+    """How the chain saves on a backend under a name its record has reserved.
+
+    An Instantory backend is asked to save under that very name (StorageBackend.save_reserved),
+    without the free-name lookup (a HEAD) Django's Storage.save makes first: the record already
+    guarantees no other file of the chain holds the name. Any other storage gets its own save().
+    """
+    if isinstance(storage, StorageBackend):
+        return storage.save_reserved
+    return storage.save
+
+
 def _warn_once(alias: str, reason: str) -> None:
     with _warned_lock:
         if (alias, reason) in _warned:
@@ -280,8 +292,10 @@ class FallbackStorage(Storage):
         if not hasattr(content, "chunks"):
             content = File(content, name)
         validate_file_name(name, allow_relative_path=True)
-        name = self.get_available_name(name, max_length=max_length)
-        validate_file_name(name, allow_relative_path=True)
+        if self.allow_overwrite or (max_length and len(name) > max_length):
+            name = self.get_available_name(name, max_length=max_length)
+            validate_file_name(name, allow_relative_path=True)
+        # Otherwise no lookup first: the reservation (a unique insert, _reserve) is the free-name check.
         name = self._save(name, content, max_length=max_length)
         validate_file_name(name, allow_relative_path=True)
         self._stored(name)
@@ -314,7 +328,7 @@ class FallbackStorage(Storage):
                 name = record.name
                 payload.rewind()
                 try:
-                    stored = backend.call(backend.storage.save, name, payload.file, max_length=max_length)
+                    stored = backend.call(_save_function(backend.storage), name, payload.file, max_length=max_length)
                 except StorageUnavailable as exc:
                     locations.location_release(record)
                     failures.append(f"{backend.alias}: {type(exc).__name__}: {exc}")
@@ -331,6 +345,7 @@ class FallbackStorage(Storage):
             payload.close()
 
     def _reserve(self, name: str, alias: str, max_length: int | None):
+        """The record of `name` (or of a free name in its place when a record holds it) on `alias`."""
         for _ in range(MAX_NAME_ATTEMPTS):
             record = locations.location_reserve(name, alias)
             if record is not None:

@@ -3,6 +3,18 @@
 Every change here is one short transaction of its own, or a savepoint inside the caller's
 transaction when one is open, so a record is committed (or rolled back) together with the caller's
 rows. The helpers never touch a backend; FallbackStorage and the relocation service do.
+
+A save costs two statements and one durable commit (outside a caller's transaction):
+- `location_reserve` is one INSERT ... ON CONFLICT DO NOTHING: the free-name check and the
+  reservation in one round trip. Its commit does not wait for its WAL flush (synchronous_commit
+  off for that transaction only): it is visible to every other session at once, so names never
+  clash, and a crash of the app after it leaves the record (reconcile finds it, `abandoned_writes`).
+  Only a crash of PostgreSQL itself in the few milliseconds before the flush can undo it; the
+  completion then finds no record, the save fails and removes its object (FallbackStorage._finish),
+  or, if the app died too, the object has no record and the orphan walk removes it. Either way
+  no caller was told the file was saved.
+- `location_finish` is one UPDATE committed durably: when a save returns, its flush has made the
+  reservation and the completion durable together (the WAL is flushed in order).
 """
 
 from __future__ import annotations
@@ -10,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -20,6 +32,8 @@ from storage_app.models import ReplicaState, StoredFile, StoredFileReplica, Stor
 MAX_ERROR_LENGTH = 2000
 # What a failed purge changes on a deleting record (location_purged).
 _RETRY_FIELDS = ("backend", "moving_to", "leftover_on", "attempts", "last_error", "next_attempt_at")
+_TABLE = StoredFile._meta.db_table
+_ASYNCHRONOUS_COMMIT = " FROM (SELECT set_config('synchronous_commit', 'off', true)) AS commit_mode"
 
 
 def location_get(name: str, *, states: Iterable[str] = (StoredFileState.STORED,)) -> StoredFile | None:
@@ -32,20 +46,55 @@ def location_taken(name: str) -> bool:
 
 
 def location_reserve(name: str, backend: str) -> StoredFile | None:
-    """Reserve `name` on `backend` before its object is written; None when the name is already taken."""
-    try:
-        with transaction.atomic():
-            return StoredFile.objects.create(name=name, backend=backend, state=StoredFileState.WRITING)
-    except IntegrityError:
+    """Reserve `name` on `backend` before its object is written; None when the name is already taken.
+
+    One statement (a unique insert that skips a taken name instead of failing), so it needs no
+    savepoint inside a caller's transaction and no lookup before it.
+    """
+    now = timezone.now()
+    # set_config(..., true) lasts for this statement's own transaction only (module docstring); inside
+    # a caller's transaction the caller's commit decides.
+    asynchronous = "" if connection.in_atomic_block else _ASYNCHRONOUS_COMMIT
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {_TABLE} (name, backend, state, checksum, moving_to, leftover_on, attempts, last_error,"
+            f" created_at, updated_at) SELECT %s, %s, %s, '', '', '', 0, '', %s, %s{asynchronous}"
+            " ON CONFLICT (name) DO NOTHING RETURNING id",
+            [name, backend, StoredFileState.WRITING, now, now],
+        )
+        row = cursor.fetchone()
+    if row is None:
         return None
+    record = StoredFile(
+        pk=row[0], name=name, backend=backend, state=StoredFileState.WRITING, created_at=now, updated_at=now
+    )
+    record._state.adding = False
+    record._state.db = connection.alias
+    return record
 
 
 def location_finish(record: StoredFile, *, name: str, size: int, checksum: str) -> bool:
-    """Mark a reserved write complete, under the name the backend actually used. False if it was cancelled."""
-    with transaction.atomic():
-        updated = StoredFile.objects.filter(pk=record.pk, state=StoredFileState.WRITING).update(
-            name=name, state=StoredFileState.STORED, size=size, checksum=checksum, updated_at=timezone.now()
-        )
+    """Mark a reserved write complete, under the name the backend actually used. False if it was cancelled.
+
+    Outside a caller's transaction this is the save's one durable commit (module docstring); inside
+    one, the caller's commit is. A name the backend changed that another record holds raises
+    IntegrityError (the caller removes the object).
+    """
+    now = timezone.now()
+    sql = (
+        f"UPDATE {_TABLE} SET name = %s, state = %s, size = %s, checksum = %s, updated_at = %s"  # noqa: S608
+        " WHERE id = %s AND state = %s"
+    )
+    params = [name, StoredFileState.STORED, size, checksum, now, record.pk, StoredFileState.WRITING]
+    if connection.in_atomic_block:
+        # A savepoint: a name clash leaves the caller's transaction usable.
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            updated = cursor.rowcount
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            updated = cursor.rowcount
     return updated == 1
 
 

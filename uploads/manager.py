@@ -7,7 +7,12 @@
     deleted = await storage_manager.delete_file(url)      # True, or False when there was no such file
 
 Each method has a synchronous twin (`store_file_sync`, `get_file_sync`, `iter_file_sync`,
-`delete_file_sync`); the async ones run those in Django's sync thread (asgiref).
+`delete_file_sync`). The async ones run those on a thread pool of their own (at most
+ASYNC_THREADS calls at once), so concurrent awaits in one event loop run concurrently; each call
+uses that thread's own database connection and closes it when it returns, so none outlives it.
+Called inside a transaction of the calling thread (an atomic block, whose uncommitted rows the
+call must see), a call runs on that thread and connection instead, one at a time, as
+asgiref's `sync_to_async` does by default.
 
 A store goes through upload tracking like every other upload (services.uploads.upload_create,
 kind `file`): the bytes are fsynced to the temporary area and an `upload_tracking` row is
@@ -26,11 +31,13 @@ StorageURLError (a ValueError); passing `user_id` refuses another user's file th
 
 from __future__ import annotations
 
+import functools
 import io
 import mimetypes
 import re
-from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from asgiref.sync import sync_to_async
@@ -38,6 +45,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files import File
 from django.core.files.base import ContentFile
+from django.db import connection, connections
 from django.utils.text import get_valid_filename
 
 from storage_app.backends.base import name_from_url
@@ -55,6 +63,10 @@ MAX_URL_LENGTH = 8192
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 _USER_ID = re.compile(r"^[1-9][0-9]{0,17}$")  # at most 18 digits: always a valid bigint
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Concurrent calls of the async API; each one holds a thread (and a database connection while it runs).
+ASYNC_THREADS = 32
+_pool = ThreadPoolExecutor(max_workers=ASYNC_THREADS, thread_name_prefix="storage-manager")
+T = TypeVar("T")
 
 
 class StorageURLError(ValueError):
@@ -159,23 +171,42 @@ class StorageManager:
     async def store_file(
         self, user_id: int | str, file_data: Any, filename: str, content_type: str | None = None
     ) -> str:
-        return await sync_to_async(self.store_file_sync)(user_id, file_data, filename, content_type)
+        return await _run(self.store_file_sync, user_id, file_data, filename, content_type)
 
     async def get_file(self, url: str, *, user_id: int | str | None = None) -> bytes:
-        return await sync_to_async(self.get_file_sync)(url, user_id=user_id)
+        return await _run(self.get_file_sync, url, user_id=user_id)
 
     async def stream_file(
         self, url: str, *, user_id: int | str | None = None, chunk_size: int = CHUNK_SIZE
     ) -> AsyncIterator[bytes]:
-        handle = await sync_to_async(self.open_file_sync)(url, user_id=user_id)
+        handle = await _run(self.open_file_sync, url, user_id=user_id)
         try:
-            while chunk := await sync_to_async(handle.read)(chunk_size):
+            while chunk := await _run(handle.read, chunk_size):
                 yield chunk
         finally:
-            await sync_to_async(handle.close)()
+            await _run(handle.close)
 
     async def delete_file(self, url: str, *, user_id: int | str | None = None) -> bool:
-        return await sync_to_async(self.delete_file_sync)(url, user_id=user_id)
+        return await _run(self.delete_file_sync, url, user_id=user_id)
+
+
+async def _run(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """`func(*args, **kwargs)` off the event loop: on the pool, or on the caller's thread inside its transaction."""
+    if await sync_to_async(_in_transaction)():
+        return await sync_to_async(func)(*args, **kwargs)
+    call = functools.partial(_with_own_connection, func, *args, **kwargs)
+    return await sync_to_async(call, thread_sensitive=False, executor=_pool)()
+
+
+def _in_transaction() -> bool:
+    return connection.in_atomic_block
+
+
+def _with_own_connection(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    try:
+        return func(*args, **kwargs)
+    finally:
+        connections.close_all()  # this pool thread's connections (they are per thread): none outlives the call
 
 
 storage_manager = StorageManager()

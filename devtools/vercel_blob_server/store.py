@@ -403,6 +403,25 @@ class BlobStore:
             upload.parts[number] = (etag, incoming.size)
         return etag
 
+    def _concatenate(self, directory: Path, ordered: list[tuple[int, str]]) -> Incoming:
+        """The parts joined into one file by the kernel (copy_file_range): the bytes never pass through
+        Python again, so completing costs next to nothing beside receiving the parts, as a single PUT's
+        commit does. The ETag is S3's multipart scheme, the MD5 of the parts' MD5s and "-<parts>", from
+        the digests taken as the parts arrived (no second hashing pass)."""
+        digest = hashlib.md5(usedforsecurity=False)
+        size = 0
+        fd, name = tempfile.mkstemp(dir=self._incoming_dir, suffix=".part")
+        try:
+            with os.fdopen(fd, "wb", buffering=0) as out:
+                for number, etag in ordered:
+                    with (directory / f"{number}.part").open("rb", buffering=0) as part:
+                        size += _append(part, out)
+                    digest.update(bytes.fromhex(etag.strip('"')))
+        except BaseException:
+            Path(name).unlink(missing_ok=True)
+            raise
+        return Incoming(Path(name), size, f"{digest.hexdigest()}-{len(ordered)}")
+
     def mpu_complete(self, upload_id: str, key: str, parts: list[tuple[int, str]], options: WriteOptions) -> BlobRecord:
         upload = self._upload(upload_id, key)
         if not parts:
@@ -428,14 +447,27 @@ class BlobStore:
         if upload.options.add_random_suffix and merged.if_match is None:
             merged = WriteOptions(**{**asdict(merged), "allow_overwrite": True})
 
-        def chunks():
-            for number, _ in ordered:
-                with (upload.directory / f"{number}.part").open("rb") as part:
-                    yield from iter(lambda: part.read(COPY_BUFFER), b"")
-
-        incoming = self.receive(chunks())
+        incoming = self._concatenate(upload.directory, ordered)
         record = self.commit(upload.key, incoming, merged)
         with self._lock:
             self._uploads.pop(upload_id, None)
         shutil.rmtree(upload.directory, ignore_errors=True)
         return record
+
+
+def _append(source, out) -> int:
+    """Append all of `source` to `out` (unbuffered files), in the kernel when it can; the bytes copied."""
+    length = os.fstat(source.fileno()).st_size
+    copied = 0
+    try:
+        while copied < length:
+            sent = os.copy_file_range(source.fileno(), out.fileno(), length - copied)
+            if sent == 0:
+                break
+            copied += sent
+    except OSError:
+        pass  # a file system without it: the rest by reads below
+    if copied < length:
+        source.seek(copied)
+        shutil.copyfileobj(source, out, COPY_BUFFER)
+    return length

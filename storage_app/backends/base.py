@@ -31,7 +31,9 @@ from urllib.parse import quote, unquote
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.core.files import File
 from django.core.files.storage import InvalidStorageError, Storage
+from django.core.files.utils import validate_file_name
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils.module_loading import import_string
@@ -77,6 +79,25 @@ class StorageBackend:
     def configure(self, options: dict[str, Any]) -> None:
         """Build the storage from its resolved options (`alias` already set and removed)."""
         super().__init__(**options)  # type: ignore[call-arg]
+
+    # --- saving ------------------------------------------------------------------------------------
+    def save_reserved(self, name: str, content: Any, max_length: int | None = None) -> str:
+        """Save under `name` with no free-name lookup first; the name the object got is returned.
+
+        For a caller that has reserved the name itself (FallbackStorage's location records), where
+        Storage.save's lookup (get_available_name: a HEAD on a remote store) would only repeat what
+        the reservation settled. The backend still refuses to replace an object (Vercel Blob's
+        x-allow-overwrite 0, the local exclusive create) and picks another name if one is there.
+        Used alone, a backend's save() keeps its lookup.
+        """
+        if max_length and len(name) > max_length:
+            return self.save(name, content, max_length=max_length)  # type: ignore[attr-defined]
+        if not hasattr(content, "chunks"):
+            content = File(content, name)
+        validate_file_name(name, allow_relative_path=True)
+        stored = self._save(name, content)  # type: ignore[attr-defined]
+        validate_file_name(stored, allow_relative_path=True)
+        return stored
 
     # --- configuration -----------------------------------------------------------------------------
     @property

@@ -8,13 +8,14 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured, SuspiciousFileOperation
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import FileSystemStorage, default_storage, storages
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from storage_app.breakers import BreakerRegistry, CircuitOpen
 from storage_app.exceptions import StorageAccessDenied, StorageError, StorageUnavailable
 from storage_app.fallback import FallbackStorage
 from storage_app.models import StoredFile
-from tests.storage_app.fallback_support import chain, local_files, local_storage
+from tests.storage_app.fallback_support import chain, local_files, local_storage, vercel_storage
 
 
 def records():
@@ -316,6 +317,8 @@ def test_concurrent_saves_of_one_name_get_distinct_names_and_keep_every_byte(s3_
             names.append((index, storage.save("race/same.txt", ContentFile(f"writer {index}".encode()))))
         except Exception as exc:  # reported below
             errors.append(exc)
+        finally:
+            connection.close()  # each thread's own connection, so the test database can be dropped
 
     threads = [threading.Thread(target=save, args=(index,)) for index in range(6)]
     for thread in threads:
@@ -328,6 +331,44 @@ def test_concurrent_saves_of_one_name_get_distinct_names_and_keep_every_byte(s3_
         with storage.open(name) as handle:
             assert handle.read() == f"writer {index}".encode()
     assert StoredFile.objects.filter(state="stored").count() == 6
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_save_is_two_statements_one_durable_commit_and_asks_the_backend_nothing_first(vercel_blob, s3_peer):
+    storage = chain(vercel=vercel_blob, s3=s3_peer)
+    vercel_blob.reset_counts()
+    with CaptureQueriesContext(connection) as queries:
+        name = storage.save("fast/one.txt", ContentFile(b"x"))
+    statements = [query["sql"] for query in queries.captured_queries]
+    assert len(statements) == 2, statements
+    # The reservation is the free-name check (a unique insert) whose commit does not wait for its flush ...
+    assert statements[0].startswith("INSERT")
+    assert "ON CONFLICT" in statements[0]
+    assert "synchronous_commit" in statements[0]
+    # ... and the completion is the one durable commit, which flushes both.
+    assert statements[1].startswith("UPDATE")
+    assert "synchronous_commit" not in statements[1]
+    assert vercel_blob.counts == {"put": 1}  # no free-name HEAD: the record reserved the name
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone() == ("on",)  # only that one commit was asynchronous
+    assert StoredFile.objects.get(name=name).state == "stored"
+
+    vercel_storage(vercel_blob).save("fast/alone.txt", ContentFile(b"y"))
+    assert vercel_blob.request_count("head") == 1  # used alone, a backend still looks first
+
+
+def test_a_name_taken_by_a_record_gets_another_and_inside_a_transaction_the_callers_commit_decides(three):
+    first = three.save("again.txt", ContentFile(b"1"))
+    with transaction.atomic():
+        second = three.save("again.txt", ContentFile(b"2"))
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            assert cursor.fetchone() == ("on",)  # the caller's commit stays durable
+    assert first == "again.txt"
+    assert second.startswith("again_")
+    with three.open(second) as handle:
+        assert handle.read() == b"2"
 
 
 def test_listdir_comes_from_the_records(three):

@@ -1,7 +1,9 @@
 """storage_manager: the seed's store/get/delete by URL, per user, through every backend and upload tracking."""
 
+import asyncio
 import hashlib
 import io
+import time
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -265,3 +267,38 @@ def test_round_trip_through_a_private_vercel_store(db, vercel_blob_private, tmp_
     assert "?expires=" in url
     assert manager.get_file_sync(url, user_id=user.pk) == b"private bytes"
     assert manager.delete_file_sync(url) is True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_awaits_run_at_once_each_on_a_connection_it_closes(vercel_blob, s3_peer, tmp_path):
+    from django.db import connection
+
+    user = baker.make("auth.User", username="concurrent")
+    manager = StorageManager(chain(vercel=vercel_blob, s3=s3_peer, local=tmp_path / "local"))
+    urls = [manager.store_file_sync(user.pk, f"file {index}".encode(), f"f{index}.txt") for index in range(8)]
+    vercel_blob.reset_counts()
+    vercel_blob.faults.slow(1.0, routes="content")  # each read is held long enough for them to overlap
+
+    async def read_all() -> list[bytes]:
+        return await asyncio.gather(*(manager.get_file(url) for url in urls))
+
+    def sessions() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+            return cursor.fetchone()[0]
+
+    before = sessions()
+    assert async_to_sync(read_all)() == [f"file {index}".encode() for index in range(8)]
+    assert vercel_blob.peak_in_flight("content") >= 6  # not one at a time on one thread (8 unless the machine lags)
+    deadline = time.monotonic() + 5
+    while sessions() > before and time.monotonic() < deadline:  # a closed session leaves the server's list soon after
+        time.sleep(0.05)
+    assert sessions() == before  # the pool's connections were closed after each call
+
+
+def test_inside_the_callers_transaction_a_call_sees_its_uncommitted_rows(manager, user):
+    from django.db import transaction
+
+    with transaction.atomic():
+        url = async_to_sync(manager.store_file)(user.pk, b"uncommitted", "inside.txt")
+        assert async_to_sync(manager.get_file)(url) == b"uncommitted"

@@ -308,7 +308,28 @@ class S3Storage(StorageBackend, DjangoStoragesS3Storage):
                 wrapped = File(encoded, name=getattr(content, "name", None))
                 wrapped.content_type = getattr(content, "content_type", None)
                 return super()._save(name, wrapped)
+        size = _size_of(content)
+        if size is not None and size < self.transfer_config.multipart_threshold and not self.gzip:
+            return self._put_object(name, content, size)
         return super()._save(name, content)
+
+    def _put_object(self, name: str, content: Any, size: int) -> str:
+        """A file below the multipart threshold in one PutObject, as boto3's put_object sends it.
+
+        django-storages hands every file to s3transfer's upload_fileobj, whose transfer manager (a
+        thread pool, futures, a read-ahead queue) costs more than the request itself for a small
+        file. Below the threshold (8 MiB) the body is read into memory once: bounded, and re-sendable
+        on a retry.
+        """
+        cleaned = storages_clean_name(name)
+        key = self._normalize_name(cleaned)
+        params = self._get_write_parameters(key, content)
+        content.seek(0)
+        body = content.read(size + 1)
+        if len(body) != size:
+            raise StorageRejected("the file being saved changed size while it was read")
+        self.connection.meta.client.put_object(Bucket=self.bucket_name, Key=key, Body=body, **params)
+        return cleaned
 
     @_translated
     def delete(self, name: str) -> None:
@@ -342,6 +363,14 @@ class S3Storage(StorageBackend, DjangoStoragesS3Storage):
     def key_for(self, name: str) -> str:
         """The object key of a storage name (the name under `location`)."""
         return self._normalize_name(storages_clean_name(self._check(name)))
+
+
+def _size_of(content: Any) -> int | None:
+    try:
+        size = content.size
+    except (AttributeError, OSError, TypeError, ValueError, io.UnsupportedOperation):
+        return None
+    return size if isinstance(size, int) and size >= 0 else None
 
 
 def _reads_text(content: Any) -> bool:
