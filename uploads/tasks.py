@@ -2,14 +2,14 @@
 
 from celery import shared_task
 
-from uploads.services.promotion import upload_promote
+from uploads.services.direct import upload_finish
 from uploads.services.queue import PROMOTE_TASK, enqueue_promotion
 from uploads.services.sweep import uploads_sweep
 
 
 @shared_task(name=PROMOTE_TASK, acks_late=True, reject_on_worker_lost=True)
 def promote_upload_task(upload_id: int) -> str:
-    result = upload_promote(upload_id=upload_id)
+    result = upload_finish(upload_id=upload_id)
     if result.status == "retry":
         enqueue_promotion(upload_id, countdown=result.retry_in)
     return result.status
