@@ -4,7 +4,7 @@
 - `POST /api/uploads/direct/vercel` is the route `@vercel/blob/client`'s `upload()` calls
   (`handleUploadUrl`), speaking its JSON protocol: `blob.generate-client-token` (authenticated) and the
   service's signed `blob.upload-completed` callback (verified by its `x-vercel-signature`);
-- `POST /api/uploads/direct/s3` starts an S3 direct upload (a presigned POST, or presigned multipart
+- `POST /api/uploads/direct/s3` starts an S3 direct upload (a presigned PUT, or presigned multipart
   parts for a large file), `POST /api/uploads/direct/s3/<id>/complete` finishes it and
   `POST /api/uploads/direct/s3/<id>/abort` gives it up.
 Refusals answer `{"error": {"code", "message"}}`; a target that moved (its breaker open) answers 503
@@ -125,7 +125,7 @@ class DirectS3StartInputSerializer(serializers.Serializer):
 class DirectS3Api(APIView):
     @extend_schema(request=DirectS3StartInputSerializer, responses={201: {"type": "object"}})
     def post(self, request):
-        """Start an S3 direct upload: a presigned POST (`post`) or presigned multipart parts (`multipart`)."""
+        """Start an S3 direct upload: a presigned PUT (`put`) or presigned multipart parts (`multipart`)."""
         data = DirectS3StartInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data

@@ -279,7 +279,7 @@ def _object_arrived(upload_id: object, *, pathname: object) -> UploadTracking:
 def direct_s3_start(
     *, owner, filename: str, size: int, content_type: str, kind: str, target_ids: dict, storage=None
 ) -> dict:
-    """A new awaiting row and where to send its object: a presigned POST, or presigned multipart parts."""
+    """A new awaiting row and where to send its object: a presigned PUT, or presigned multipart parts."""
     target_info = _require_target("s3", storage)
     spec, target = _kind_and_target(owner, kind=kind, target_ids=target_ids)
     if not isinstance(size, int) or size <= 0:
@@ -315,11 +315,9 @@ def direct_s3_start(
         upload.permanent_name = f"{spec.folder}/{owner.pk}/{upload.pk}/{name}"
         expires = settings.UPLOAD_DIRECT_TOKEN_TTL
         answer: dict = {"upload": upload.pk, "backend": target_info.backend, "pathname": upload.permanent_name}
-        if size <= settings.UPLOAD_DIRECT_S3_POST_MAX:
-            post = s3_direct.presigned_post(
-                s3, upload.permanent_name, content_type=declared, max_size=settings.UPLOAD_MAX_SIZE, expires_in=expires
-            )
-            answer["post"] = {"url": post.url, "fields": post.fields}
+        if size <= settings.UPLOAD_DIRECT_S3_PUT_MAX:
+            url = s3_direct.presigned_put(s3, upload.permanent_name, content_type=declared, expires_in=expires)
+            answer["put"] = {"url": url, "headers": {"Content-Type": declared}}
         else:
             multipart = s3_direct.multipart_create(
                 s3,
