@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from uploads.views import upload_page
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 urlpatterns = [
@@ -12,6 +13,7 @@ urlpatterns = [
     # Signed URLs of a private Vercel Blob store are served here (storage_app.backends.vercel_blob.views).
     path("blobs/", include("storage_app.backends.vercel_blob.urls")),
     path("api/uploads/", include("uploads.urls")),
+    path("upload/", upload_page, name="upload-page"),
     path("api/inventory/", include("inventory.urls")),
     # Search is matched before the document routes so "search" is never read as a document id.
     path("api/documents/", include("documents.search_urls")),

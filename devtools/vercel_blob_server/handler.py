@@ -81,6 +81,22 @@ class BlobRequestHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._dispatch()
 
+    def do_OPTIONS(self) -> None:
+        """A browser's CORS preflight before a client upload (`upload()` in a page), answered as the service does."""
+        self.send_response(204)
+        self.send_header("Access-Control-Allow-Methods", "GET, HEAD, PUT, POST, DELETE, OPTIONS")
+        self.send_header("Access-Control-Allow-Headers", self.headers.get("Access-Control-Request-Headers") or "*")
+        self.send_header("Access-Control-Max-Age", "600")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def end_headers(self) -> None:
+        if self.headers.get("Origin"):
+            # Pages of any origin may upload with a client token and read the reply (the service allows it).
+            self.send_header("Access-Control-Allow-Origin", "*")
+            self.send_header("Access-Control-Expose-Headers", "*")
+        super().end_headers()
+
     def do_HEAD(self) -> None:
         self._dispatch()
 

@@ -25,6 +25,7 @@ from rest_framework.views import APIView
 
 from uploads import kinds
 from uploads.api.uploads import UploadOutputSerializer
+from uploads.models import UploadTracking
 from uploads.services.direct import (
     DirectTargetMoved,
     direct_s3_abort,
@@ -73,6 +74,20 @@ class DirectVercelApi(APIView):
     # The completion callback comes from the Vercel Blob service, signed, with no user credentials;
     # a token request must be authenticated (checked below).
     permission_classes = [AllowAny]
+
+    @extend_schema(responses={200: UploadOutputSerializer})
+    def get(self, request):
+        """The upload row of a pathname given to `upload()` (upload() does not return the row's id)."""
+        if not request.user or not request.user.is_authenticated:
+            return Response({"error": {"code": "not_authenticated", "message": "Sign in first."}}, status=401)
+        row = UploadTracking.objects.filter(
+            owner=request.user,
+            permanent_name=request.query_params.get("pathname", ""),
+            direct_valid_until__isnull=False,
+        ).first()
+        if row is None:
+            return Response({"error": {"code": "not_found", "message": "No such upload."}}, status=404)
+        return Response(UploadOutputSerializer(row).data)
 
     @extend_schema(request={"application/json": {"type": "object"}}, responses={200: {"type": "object"}})
     def post(self, request):

@@ -41,9 +41,18 @@ def api_token(user) -> str:
     return Token.objects.create(user=user).key
 
 
-def js_upload(server, *, pathname: str, file: Path, handle_upload_url: str, api_token: str | None,
-              client_payload: dict | None = None, multipart: bool = False, content_type: str | None = None,
-              timeout: float = 120) -> dict:
+def js_upload(
+    server,
+    *,
+    pathname: str,
+    file: Path,
+    handle_upload_url: str,
+    api_token: str | None,
+    client_payload: dict | None = None,
+    multipart: bool = False,
+    content_type: str | None = None,
+    timeout: float = 120,
+) -> dict:
     """Run `upload()` of @vercel/blob/client in node, configured as an app configures it (environment)."""
     spec = {
         "pathname": pathname,

@@ -20,12 +20,18 @@ def route(live_server) -> str:
     return live_server.url + "/api/uploads/direct/vercel"
 
 
-def test_a_photo_goes_to_the_store_and_its_row_completes_with_a_thumbnail(direct_app, vercel_blob, user, api_token, tmp_path):
+def test_a_photo_goes_to_the_store_and_its_row_completes_with_a_thumbnail(
+    direct_app, vercel_blob, user, api_token, tmp_path
+):
     photo = tmp_path / "stool.jpg"
     photo.write_bytes(image_bytes(size=(800, 600)))
     pathname = f"inventory/{user.pk}/k{os.urandom(6).hex()}/stool.jpg"
     result = js_upload(
-        vercel_blob, pathname=pathname, file=photo, handle_upload_url=route(direct_app), api_token=api_token,
+        vercel_blob,
+        pathname=pathname,
+        file=photo,
+        handle_upload_url=route(direct_app),
+        api_token=api_token,
         client_payload={"kind": "image"},
     )
     assert result["ok"], result
@@ -52,8 +58,13 @@ def test_a_large_file_goes_in_parts(direct_app, vercel_blob, user, api_token, tm
     big.write_bytes(b"Manual " * 10 + data.hex().encode()[: 20 * MiB])
     pathname = f"documents/{user.pk}/k{os.urandom(6).hex()}/manual.txt"
     result = js_upload(
-        vercel_blob, pathname=pathname, file=big, handle_upload_url=route(direct_app), api_token=api_token,
-        client_payload={"kind": "document"}, multipart=True,
+        vercel_blob,
+        pathname=pathname,
+        file=big,
+        handle_upload_url=route(direct_app),
+        api_token=api_token,
+        client_payload={"kind": "document"},
+        multipart=True,
     )
     assert result["ok"], result
     assert vercel_blob.request_count("mpu.upload") >= 3

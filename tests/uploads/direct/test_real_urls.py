@@ -56,8 +56,12 @@ def test_urls_of_a_direct_upload_are_real_and_read_by_the_official_python_sdk(
     photo.write_bytes(image_bytes())
     pathname = f"inventory/{user.pk}/k{os.urandom(6).hex()}/vase.jpg"
     result = js_upload(
-        real_url_server, pathname=pathname, file=photo, handle_upload_url=app.url + "/api/uploads/direct/vercel",
-        api_token=api_token, client_payload={"kind": "image"},
+        real_url_server,
+        pathname=pathname,
+        file=photo,
+        handle_upload_url=app.url + "/api/uploads/direct/vercel",
+        api_token=api_token,
+        client_payload={"kind": "image"},
     )
     assert result["ok"], result
     url = result["blob"]["url"]

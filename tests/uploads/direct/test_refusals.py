@@ -54,7 +54,9 @@ def test_another_users_item_and_an_unknown_kind_are_refused(app, api, user, othe
     from inventory.models import InventoryItem
 
     theirs = InventoryItem.objects.create(owner=other_user, name="theirs")
-    response = api.post(ROUTE, token_request(f"inventory/{user.pk}/{key()}/x.jpg", inventory_item=theirs.pk), format="json")
+    response = api.post(
+        ROUTE, token_request(f"inventory/{user.pk}/{key()}/x.jpg", inventory_item=theirs.pk), format="json"
+    )
     assert response.status_code == 400 and "No such" in response.json()["error"]["message"]
     response = api.post(ROUTE, token_request(f"inventory/{user.pk}/{key()}/x.jpg", kind="file"), format="json")
     assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_kind"
@@ -131,16 +133,25 @@ def test_too_large_and_disallowed_types_are_refused_by_the_official_client(
     assert photo.stat().st_size > 2000
     route = direct_app.url + ROUTE
     too_large = js_upload(
-        vercel_blob, pathname=f"inventory/{user.pk}/{key()}/big.jpg", file=photo, handle_upload_url=route,
-        api_token=api_token, client_payload={"kind": "image"},
+        vercel_blob,
+        pathname=f"inventory/{user.pk}/{key()}/big.jpg",
+        file=photo,
+        handle_upload_url=route,
+        api_token=api_token,
+        client_payload={"kind": "image"},
     )
     assert not too_large["ok"] and too_large["name"] == "BlobFileTooLargeError", too_large
     assert "cannot be greater than 2000 bytes" in too_large["message"]
     script = tmp_path / "setup.exe"
     script.write_bytes(b"MZ" + b"\0" * 100)
     wrong_type = js_upload(
-        vercel_blob, pathname=f"inventory/{user.pk}/{key()}/setup.exe", file=script, handle_upload_url=route,
-        api_token=api_token, client_payload={"kind": "image"}, content_type="application/x-msdownload",
+        vercel_blob,
+        pathname=f"inventory/{user.pk}/{key()}/setup.exe",
+        file=script,
+        handle_upload_url=route,
+        api_token=api_token,
+        client_payload={"kind": "image"},
+        content_type="application/x-msdownload",
     )
     assert not wrong_type["ok"] and wrong_type["name"] == "BlobContentTypeNotAllowedError", wrong_type
     assert "is not allowed" in wrong_type["message"]
@@ -152,12 +163,18 @@ def test_too_large_and_disallowed_types_are_refused_by_the_official_client(
     assert set(UploadTracking.objects.values_list("status", flat=True)) == {"error"}
 
 
-def test_html_named_jpg_is_deleted_from_the_store_and_its_row_ends_error(direct_app, vercel_blob, user, api_token, tmp_path):
+def test_html_named_jpg_is_deleted_from_the_store_and_its_row_ends_error(
+    direct_app, vercel_blob, user, api_token, tmp_path
+):
     fake = tmp_path / "cat.jpg"
     fake.write_bytes(b"<!doctype html><html><script>alert(1)</script></html>")
     pathname = f"inventory/{user.pk}/{key()}/cat.jpg"
     result = js_upload(
-        vercel_blob, pathname=pathname, file=fake, handle_upload_url=direct_app.url + ROUTE, api_token=api_token,
+        vercel_blob,
+        pathname=pathname,
+        file=fake,
+        handle_upload_url=direct_app.url + ROUTE,
+        api_token=api_token,
         client_payload={"kind": "image"},
     )
     assert result["ok"], result  # the store takes it (image/jpeg by its name); the content decides

@@ -119,7 +119,10 @@ def test_the_target_follows_the_breakers(api, user, s3_peer, vercel_blob_setting
     assert breaker.is_open()
     assert api.get("/api/uploads/direct/").json()["backend"] == "s3"
     pathname = f"inventory/{user.pk}/kabcdef1/x.jpg"
-    body = {"type": "blob.generate-client-token", "payload": {"pathname": pathname, "clientPayload": '{"kind":"image"}'}}
+    body = {
+        "type": "blob.generate-client-token",
+        "payload": {"pathname": pathname, "clientPayload": '{"kind":"image"}'},
+    }
     moved = api.post("/api/uploads/direct/vercel", body, format="json")
     assert moved.status_code == 503 and moved.json()["target"]["backend"] == "s3"
     s3_breaker = default_storage.backend("s3").breaker
