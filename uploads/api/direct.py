@@ -56,7 +56,7 @@ def _moved(exc: DirectTargetMoved) -> Response:
 class DirectTargetApi(APIView):
     @extend_schema(responses={200: {"type": "object"}})
     def get(self, request):
-        """Where the client should upload now: `vercel`, `s3` or `server`, with the URL to call."""
+        # Where the client should upload now: `vercel`, `s3` or `server`, with the URL to call.
         target = direct_target()
         return Response(
             {
@@ -77,7 +77,7 @@ class DirectVercelApi(APIView):
 
     @extend_schema(responses={200: UploadOutputSerializer})
     def get(self, request):
-        """The upload row of a pathname given to `upload()` (upload() does not return the row's id)."""
+        # The upload row of a pathname given to `upload()` (upload() does not return the row's id).
         if not request.user or not request.user.is_authenticated:
             return Response({"error": {"code": "not_authenticated", "message": "Sign in first."}}, status=401)
         row = UploadTracking.objects.filter(
@@ -91,7 +91,7 @@ class DirectVercelApi(APIView):
 
     @extend_schema(request={"application/json": {"type": "object"}}, responses={200: {"type": "object"}})
     def post(self, request):
-        """`@vercel/blob/client` handleUpload: `blob.generate-client-token` or `blob.upload-completed`."""
+        # `@vercel/blob/client` handleUpload: `blob.generate-client-token` or `blob.upload-completed`.
         raw = request.body
         try:
             body = json.loads(raw)
@@ -140,7 +140,7 @@ class DirectS3StartInputSerializer(serializers.Serializer):
 class DirectS3Api(APIView):
     @extend_schema(request=DirectS3StartInputSerializer, responses={201: {"type": "object"}})
     def post(self, request):
-        """Start an S3 direct upload: a presigned PUT (`put`) or presigned multipart parts (`multipart`)."""
+        # Start an S3 direct upload: a presigned PUT (`put`) or presigned multipart parts (`multipart`).
         data = DirectS3StartInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
@@ -165,7 +165,7 @@ class DirectS3Api(APIView):
 class DirectS3CompleteApi(APIView):
     @extend_schema(request={"application/json": {"type": "object"}}, responses={202: UploadOutputSerializer})
     def post(self, request, upload_id: int):
-        """The object was sent: close the multipart upload (`parts`: [{part_number, etag}]) and finish the row."""
+        # The object was sent: close the multipart upload (`parts`: [{part_number, etag}]) and finish the row.
         try:
             upload = direct_s3_complete(owner=request.user, upload_id=upload_id, parts=request.data.get("parts"))
         except UploadRejected as exc:
@@ -176,7 +176,7 @@ class DirectS3CompleteApi(APIView):
 class DirectS3AbortApi(APIView):
     @extend_schema(request=None, responses={204: None})
     def post(self, request, upload_id: int):
-        """Give an S3 direct upload up: the parts sent are dropped, the row ends `error`."""
+        # Give an S3 direct upload up: the parts sent are dropped, the row ends `error`.
         try:
             direct_s3_abort(owner=request.user, upload_id=upload_id)
         except UploadRejected as exc:
