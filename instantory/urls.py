@@ -1,7 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
-from uploads.views import upload_page
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from uploads.views import upload_page
 
 urlpatterns = [
     # admin.site is instantory.admin_site.sites.InstantoryAdminSite (the admin app's default_site).

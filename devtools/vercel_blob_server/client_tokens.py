@@ -128,7 +128,7 @@ def send_callback(token: ClientToken, blob: dict, *, rw_token: str, log: Callbac
     if not url.startswith(("http://", "https://")):
         return
     body = callback_body(blob, completed.get("tokenPayload"))
-    request = urllib.request.Request(
+    request = urllib.request.Request(  # noqa: S310 - http(s) only, checked above
         url,
         data=body,
         method="POST",

@@ -447,10 +447,10 @@ class BlobRequestHandler(BaseHTTPRequestHandler):
         self._check_client_upload(pathname, size=self._declared_length())
         self.state.store.check_write(pathname, options)
         incoming = self.state.store.receive(self._body())
-        if self._client is not None and self._client.maximum_size is not None:
-            if incoming.size > self._client.maximum_size:
-                self.state.store.discard(incoming)
-                self._client.check_size(incoming.size)
+        maximum = self._client.maximum_size if self._client is not None else None
+        if maximum is not None and incoming.size > maximum:
+            self.state.store.discard(incoming)
+            self._client.check_size(incoming.size)
         record = self.state.store.commit(self.state.store.final_pathname(pathname, options), incoming, options)
         self._send_json(200, self._uploaded(record))
 

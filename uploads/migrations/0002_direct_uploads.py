@@ -5,36 +5,48 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('documents', '0002_vector_fulltext_index'),
-        ('inventory', '0001_initial'),
-        ('uploads', '0001_initial'),
+        ("documents", "0002_vector_fulltext_index"),
+        ("inventory", "0001_initial"),
+        ("uploads", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='uploadtracking',
-            name='upload_status_valid',
+            model_name="uploadtracking",
+            name="upload_status_valid",
         ),
         migrations.AddField(
-            model_name='uploadtracking',
-            name='direct_upload_id',
+            model_name="uploadtracking",
+            name="direct_upload_id",
             field=models.CharField(blank=True, max_length=1024),
         ),
         migrations.AddField(
-            model_name='uploadtracking',
-            name='direct_valid_until',
+            model_name="uploadtracking",
+            name="direct_valid_until",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AlterField(
-            model_name='uploadtracking',
-            name='status',
-            field=models.CharField(choices=[('awaiting_upload', 'Awaiting upload'), ('pending', 'Pending'), ('processing', 'Processing'), ('complete', 'Complete'), ('error', 'Error')], default='pending', max_length=16),
+            model_name="uploadtracking",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("awaiting_upload", "Awaiting upload"),
+                    ("pending", "Pending"),
+                    ("processing", "Processing"),
+                    ("complete", "Complete"),
+                    ("error", "Error"),
+                ],
+                default="pending",
+                max_length=16,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='uploadtracking',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['awaiting_upload', 'pending', 'processing', 'complete', 'error'])), name='upload_status_valid'),
+            model_name="uploadtracking",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["awaiting_upload", "pending", "processing", "complete", "error"])),
+                name="upload_status_valid",
+            ),
         ),
     ]

@@ -45,7 +45,9 @@ def test_a_photo_goes_to_the_store_and_its_row_completes_with_a_thumbnail(
     assert row.content_type == "image/jpeg"
     assert StoredFile.objects.get(name=pathname).backend == "vercel"
     item = row.inventory_item
-    assert item.owner == user and item.image.name == pathname and item.thumbnail.name
+    assert item.owner == user
+    assert item.image.name == pathname
+    assert item.thumbnail.name
     assert vercel_blob.store.get(item.thumbnail.name) is not None
     assert vercel_blob.callbacks.results[-1][1] == 200
     # No file body reached Django: the only app requests are the JSON token request and the callback.

@@ -80,7 +80,8 @@ def test_urls_of_a_direct_upload_are_real_and_read_by_the_official_python_sdk(
     ):
         head = head_blob(url)
         got = get_blob(url, access="public")
-    assert head.size == photo.stat().st_size and head.pathname == pathname
+    assert head.size == photo.stat().st_size
+    assert head.pathname == pathname
     assert hashlib.sha256(got.body).hexdigest() == row.checksum
 
     # The storage reads the real form back to its name, and its content from VERCEL_BLOB_URL_BASE.

@@ -57,9 +57,11 @@ def test_another_users_item_and_an_unknown_kind_are_refused(app, api, user, othe
     response = api.post(
         ROUTE, token_request(f"inventory/{user.pk}/{key()}/x.jpg", inventory_item=theirs.pk), format="json"
     )
-    assert response.status_code == 400 and "No such" in response.json()["error"]["message"]
+    assert response.status_code == 400
+    assert "No such" in response.json()["error"]["message"]
     response = api.post(ROUTE, token_request(f"inventory/{user.pk}/{key()}/x.jpg", kind="file"), format="json")
-    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_kind"
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_kind"
     assert not UploadTracking.objects.exists()
 
 
@@ -89,7 +91,8 @@ def test_a_forged_callback_is_refused_and_a_replayed_one_changes_nothing(app, ap
     ).encode()
     anonymous = APIClient()
     forged = anonymous.post(ROUTE, body, content_type="application/json", HTTP_X_VERCEL_SIGNATURE="0" * 64)
-    assert forged.status_code == 403 and forged.json()["error"]["message"] == "Invalid callback signature"
+    assert forged.status_code == 403
+    assert forged.json()["error"]["message"] == "Invalid callback signature"
     unsigned = anonymous.post(ROUTE, body, content_type="application/json")
     assert unsigned.status_code == 403
     assert UploadTracking.objects.get(pk=row.pk).status == "awaiting_upload"
@@ -100,7 +103,8 @@ def test_a_forged_callback_is_refused_and_a_replayed_one_changes_nothing(app, ap
     done = wait_for_status(row.pk)
     assert done.status == "complete"
     replay = anonymous.post(ROUTE, body, content_type="application/json", HTTP_X_VERCEL_SIGNATURE=signature)
-    assert replay.status_code == 409 and "replayed" in replay.json()["error"]["message"]
+    assert replay.status_code == 409
+    assert "replayed" in replay.json()["error"]["message"]
     again = UploadTracking.objects.get(pk=row.pk)
     assert (again.status, again.attempts, again.updated_at) == ("complete", done.attempts, done.updated_at)
 
@@ -109,7 +113,8 @@ def test_an_expired_token_is_refused_by_the_store(app, vercel_blob, user):
     pathname = f"inventory/{user.pk}/{key()}/x.jpg"
     expired = generate_client_token(vercel_blob.token, pathname=pathname, valid_until_ms=int(time.time() * 1000) - 1)
     response = _put(vercel_blob, pathname, expired, image_bytes())
-    assert response.status_code == 403 and response.json()["error"]["message"] == "Token expired"
+    assert response.status_code == 403
+    assert response.json()["error"]["message"] == "Token expired"
     forged = generate_client_token("vercel_blob_rw_teststore123_notTheStoresSecretAtAll000", pathname=pathname)
     assert _put(vercel_blob, pathname, forged, image_bytes()).json()["error"]["code"] == "forbidden"
     assert vercel_blob.store.count() == 0
@@ -140,7 +145,8 @@ def test_too_large_and_disallowed_types_are_refused_by_the_official_client(
         api_token=api_token,
         client_payload={"kind": "image"},
     )
-    assert not too_large["ok"] and too_large["name"] == "BlobFileTooLargeError", too_large
+    assert not too_large["ok"], too_large
+    assert too_large["name"] == "BlobFileTooLargeError", too_large
     assert "cannot be greater than 2000 bytes" in too_large["message"]
     script = tmp_path / "setup.exe"
     script.write_bytes(b"MZ" + b"\0" * 100)
@@ -153,7 +159,8 @@ def test_too_large_and_disallowed_types_are_refused_by_the_official_client(
         client_payload={"kind": "image"},
         content_type="application/x-msdownload",
     )
-    assert not wrong_type["ok"] and wrong_type["name"] == "BlobContentTypeNotAllowedError", wrong_type
+    assert not wrong_type["ok"], wrong_type
+    assert wrong_type["name"] == "BlobContentTypeNotAllowedError", wrong_type
     assert "is not allowed" in wrong_type["message"]
     assert vercel_blob.store.count() == 0
     # Their rows awaited an object that never came: past validity + grace the sweep expires them.
@@ -196,5 +203,6 @@ def test_a_lost_callback_is_made_up_by_the_sweep(app, api, user, vercel_blob, se
     report = uploads_sweep(grace=0)
     assert report.direct_finished == [row.pk]
     row = wait_for_status(row.pk)
-    assert row.status == "complete" and row.content_type == "image/png"
+    assert row.status == "complete"
+    assert row.content_type == "image/png"
     assert vercel_blob.store.get(pathname) is not None

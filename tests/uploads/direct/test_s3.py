@@ -41,7 +41,8 @@ def test_a_photo_goes_by_presigned_put_and_completes_with_a_thumbnail(api, user,
     response = start(api, filename="chair.jpg", size=len(photo), content_type="image/jpeg", kind="image")
     assert response.status_code == 201, response.content
     plan = response.json()
-    assert "put" in plan and "multipart" not in plan
+    assert "put" in plan
+    assert "multipart" not in plan
     sent = requests.put(plan["put"]["url"], data=photo, headers=plan["put"]["headers"], timeout=10)
     assert sent.status_code in (200, 204), sent.text
     done = api.post(plan["complete_url"], {}, format="json")
@@ -51,7 +52,7 @@ def test_a_photo_goes_by_presigned_put_and_completes_with_a_thumbnail(api, user,
     assert (row.permanent_backend, row.size) == ("s3", len(photo))
     assert row.checksum == hashlib.sha256(photo).hexdigest()
     assert StoredFile.objects.get(name=row.permanent_name).backend == "s3"
-    assert row.inventory_item.thumbnail.name in s3_first.keys()
+    assert row.inventory_item.thumbnail.name in s3_first
     again = api.post(plan["complete_url"], {}, format="json")
     assert again.status_code == 409
 
@@ -62,7 +63,8 @@ def test_a_large_file_goes_in_presigned_parts(api, user, s3_first, settings):
     data = PDF_BYTES + os.urandom(12 * MiB)  # a PDF by its first bytes; its text does not matter here
     response = start(api, filename="stock.pdf", size=len(data), content_type="application/pdf", kind="document")
     plan = response.json()
-    assert response.status_code == 201 and "multipart" in plan, plan
+    assert response.status_code == 201, plan
+    assert "multipart" in plan, plan
     part_size = plan["multipart"]["part_size"]
     parts = []
     for number, url in enumerate(plan["multipart"]["part_urls"], start=1):
@@ -83,7 +85,8 @@ def test_refusals_before_anything_is_sent(api, other_api, user, s3_first, settin
     too_big = start(api, filename="a.jpg", size=settings.UPLOAD_MAX_SIZE + 1, content_type="image/jpeg", kind="image")
     assert too_big.status_code == 413
     wrong = start(api, filename="a.exe", size=10, content_type="application/x-msdownload", kind="image")
-    assert wrong.status_code == 415 and "is not allowed" in wrong.json()["error"]["message"]
+    assert wrong.status_code == 415
+    assert "is not allowed" in wrong.json()["error"]["message"]
     assert not UploadTracking.objects.exists()
     plan = start(api, filename="a.jpg", size=10, content_type="image/jpeg", kind="image").json()
     assert other_api.post(plan["complete_url"], {}, format="json").status_code == 404
@@ -98,7 +101,8 @@ def test_html_named_jpg_sent_to_s3_is_deleted_and_its_row_ends_error(api, user, 
     assert requests.put(plan["put"]["url"], data=page, headers=plan["put"]["headers"], timeout=10).ok
     api.post(plan["complete_url"], {}, format="json")
     row = UploadTracking.objects.get(pk=plan["upload"])
-    assert row.status == "error" and "not an accepted image" in row.last_error
+    assert row.status == "error"
+    assert "not an accepted image" in row.last_error
     assert s3_first.keys() == []
 
 
@@ -124,12 +128,14 @@ def test_the_target_follows_the_breakers(api, user, s3_peer, vercel_blob_setting
         "payload": {"pathname": pathname, "clientPayload": '{"kind":"image"}'},
     }
     moved = api.post("/api/uploads/direct/vercel", body, format="json")
-    assert moved.status_code == 503 and moved.json()["target"]["backend"] == "s3"
+    assert moved.status_code == 503
+    assert moved.json()["target"]["backend"] == "s3"
     s3_breaker = default_storage.backend("s3").breaker
     for _ in range(s3_breaker.fail_max):
         with contextlib.suppress(StorageUnavailable):
             s3_breaker.call(unavailable)
     assert api.get("/api/uploads/direct/").json() | {"backend": "server"} == api.get("/api/uploads/direct/").json()
     refused = start(api, filename="a.jpg", size=10, content_type="image/jpeg", kind="image")
-    assert refused.status_code == 503 and refused.json()["target"]["url"] == "/api/uploads/"
+    assert refused.status_code == 503
+    assert refused.json()["target"]["url"] == "/api/uploads/"
     assert not UploadTracking.objects.exists()
