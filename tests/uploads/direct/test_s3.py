@@ -52,7 +52,7 @@ def test_a_photo_goes_by_presigned_put_and_completes_with_a_thumbnail(api, user,
     assert (row.permanent_backend, row.size) == ("s3", len(photo))
     assert row.checksum == hashlib.sha256(photo).hexdigest()
     assert StoredFile.objects.get(name=row.permanent_name).backend == "s3"
-    assert row.inventory_item.thumbnail.name in s3_first
+    assert row.inventory_item.thumbnail.name in s3_first.keys()  # noqa: SIM118 - a method of S3Peer
     again = api.post(plan["complete_url"], {}, format="json")
     assert again.status_code == 409
 
@@ -134,7 +134,7 @@ def test_the_target_follows_the_breakers(api, user, s3_peer, vercel_blob_setting
     for _ in range(s3_breaker.fail_max):
         with contextlib.suppress(StorageUnavailable):
             s3_breaker.call(unavailable)
-    assert api.get("/api/uploads/direct/").json() | {"backend": "server"} == api.get("/api/uploads/direct/").json()
+    assert api.get("/api/uploads/direct/").json()["backend"] == "server"  # only local is left
     refused = start(api, filename="a.jpg", size=10, content_type="image/jpeg", kind="image")
     assert refused.status_code == 503
     assert refused.json()["target"]["url"] == "/api/uploads/"
