@@ -1,12 +1,14 @@
 """Upload tracking in the admin: every file's way to permanent storage, and the Retry action."""
 
 from django.contrib import admin, messages
-from django.urls import NoReverseMatch, reverse
+from django.shortcuts import render
+from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html
 
 from uploads import kinds
 from uploads.models import UploadTracking
 from uploads.services.uploads import upload_retry
+from uploads.views import upload_page_context
 
 
 @admin.register(UploadTracking)
@@ -33,6 +35,20 @@ class UploadTrackingAdmin(admin.ModelAdmin):
     raw_id_fields = ("owner", *kinds.by_target_field())
     date_hierarchy = "created_at"
     actions = ["retry_uploads"]
+
+    def get_urls(self):
+        # The upload page (direct uploads, many files) for staff, under the admin's login.
+        upload_files = path("upload-files/", self.admin_site.admin_view(self.upload_files), name="uploads_upload_files")
+        return [upload_files, *super().get_urls()]
+
+    def upload_files(self, request):
+        return render(
+            request, "uploads/upload.html", {**self.admin_site.each_context(request), **upload_page_context(request)}
+        )
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "upload_files_url": reverse("admin:uploads_upload_files")}
+        return super().changelist_view(request, extra_context)
 
     @admin.action(description="Retry the selected uploads")
     def retry_uploads(self, request, queryset):

@@ -206,3 +206,21 @@ def test_a_lost_callback_is_made_up_by_the_sweep(app, api, user, vercel_blob, se
     assert row.status == "complete"
     assert row.content_type == "image/png"
     assert vercel_blob.store.get(pathname) is not None
+
+
+def test_the_upload_page_is_for_signed_in_users_and_staff_have_it_in_the_admin(user, staff_client):
+    from django.test import Client
+
+    client = Client()
+    assert client.get("/upload/").status_code == 302  # to the login
+    client.force_login(user)
+    page = client.get("/upload/")
+    assert page.status_code == 200
+    assert b'id="drop-zone"' in page.content
+    assert b"uploads/direct-upload.js" in page.content
+    assert f"inventory/{user.pk}/".encode() in page.content
+    admin_page = staff_client.get("/admin/uploads/uploadtracking/upload-files/")
+    assert admin_page.status_code == 200
+    assert b'id="drop-zone"' in admin_page.content
+    client.force_login(user)  # not staff: the admin's login page
+    assert client.get("/admin/uploads/uploadtracking/upload-files/").status_code == 302
