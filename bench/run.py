@@ -6,7 +6,7 @@ them together with the machine, the date, the load, the wall time of each suite,
 target (met, or missed and by how much) and, for each missed target, what limits it.
 
 Options (`make bench BENCH_ARGS='...'`):
-  --only throughput,memory   run only these suites (throughput, clients, memory, failover, search, api)
+  --only throughput,memory   run only these suites (throughput, clients, memory, failover, search, api, direct)
   --large                    semantic search at 1,000,000 vectors instead of 100,000 (about 15 more minutes)
   --quick                    fewer runs and smaller files, a smoke test; writes .data/benchmarks-quick.md
   --output PATH              where to write (default docs/benchmarks.md)
@@ -32,6 +32,7 @@ SUITES = [
     ("failover", "Failover cost: a save while the primary is down"),
     ("search", "Semantic search: pgvector HNSW latency and recall, embedder ingest"),
     ("api", "API: inventory list under load"),
+    ("direct", "Direct uploads: the JS client through the handleUpload route against the raw client"),
 ]
 QUICK_ARGS = {
     "throughput": ["--sizes", "1,16", "--runs", "3", "--no-profile"],
@@ -40,6 +41,7 @@ QUICK_ARGS = {
     "failover": ["--runs", "2", "--steady", "10"],
     "search": ["--rows", "20000", "--chunks", "64", "--documents", "3", "--repeats", "1"],
     "api": ["--seconds", "3", "--runs", "2"],
+    "direct": ["--size", "32", "--runs", "1"],
 }
 
 

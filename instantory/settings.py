@@ -230,6 +230,13 @@ FILE_UPLOAD_HANDLERS = ["uploads.upload_handler.TemporaryAreaUploadHandler"]
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024**2
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
 FILE_UPLOAD_TEMP_DIR = None
+# Direct uploads (uploads.services.direct): how long a client token / presigned URL is valid, the
+# largest file sent to S3 in one presigned PUT (larger ones go in presigned multipart parts of
+# UPLOAD_DIRECT_S3_PART_SIZE), and the completion callback URL when the request's own is not reachable.
+UPLOAD_DIRECT_TOKEN_TTL = env_int("UPLOAD_DIRECT_TOKEN_TTL", 3600, minimum=30, maximum=7 * 24 * 3600)
+UPLOAD_DIRECT_S3_PUT_MAX = env_size("UPLOAD_DIRECT_S3_PUT_MAX", 16 * 1024**2)
+UPLOAD_DIRECT_S3_PART_SIZE = env_size("UPLOAD_DIRECT_S3_PART_SIZE", 16 * 1024**2, minimum=5 * 1024**2)
+UPLOAD_DIRECT_CALLBACK_URL = env_optional("UPLOAD_DIRECT_CALLBACK_URL")
 UPLOAD_STALE_AFTER = env_int("UPLOAD_STALE_AFTER", 900, minimum=1)  # seconds 'processing' before re-queue
 # Seconds 'pending' before the promotion is queued again (its message was lost); checked every half of it.
 UPLOAD_REQUEUE_AFTER = env_int("UPLOAD_REQUEUE_AFTER", 60, minimum=1)

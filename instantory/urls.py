@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from instantory.metrics import MetricsView
+from uploads.views import upload_page
 
 urlpatterns = [
     # admin.site is instantory.admin_site.sites.InstantoryAdminSite (the admin app's default_site).
@@ -19,6 +20,7 @@ urlpatterns = [
     # Signed URLs of files on the local disk (storage_app.backends.local.views).
     path("files/", include("storage_app.backends.local.urls")),
     path("api/uploads/", include("uploads.urls")),
+    path("upload/", upload_page, name="upload-page"),
     path("api/inventory/", include("inventory.urls")),
     # Search is matched before the document routes so "search" is never read as a document id.
     path("api/documents/", include("documents.search_urls")),

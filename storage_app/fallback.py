@@ -298,11 +298,12 @@ class FallbackStorage(Storage):
         # Otherwise no lookup first: the reservation (a unique insert, _reserve) is the free-name check.
         name = self._save(name, content, max_length=max_length)
         validate_file_name(name, allow_relative_path=True)
-        self._stored(name)
+        self.stored(name)
         return name
 
-    def _stored(self, name: str) -> None:
-        """After a successful save: its further copies are made once the caller's transaction commits."""
+    def stored(self, name: str) -> None:
+        """After a file is stored (a save, or a direct upload recorded): its further copies are made once
+        the caller's transaction commits."""
         if self.replicas_wanted <= 1:
             return
         if self._explicit is not None:

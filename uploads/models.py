@@ -13,6 +13,8 @@ class UploadKind(models.TextChoices):
 
 
 class UploadStatus(models.TextChoices):
+    # A direct upload (browser → Vercel Blob or S3): the token is out, the object not yet seen.
+    AWAITING_UPLOAD = "awaiting_upload", "Awaiting upload"
     PENDING = "pending", "Pending"
     PROCESSING = "processing", "Processing"
     COMPLETE = "complete", "Complete"
@@ -44,6 +46,10 @@ class UploadTracking(models.Model):
         "documents.Document", null=True, blank=True, on_delete=models.SET_NULL, related_name="uploads"
     )
     processing_started_at = models.DateTimeField(null=True, blank=True)
+    # Direct uploads (uploads.services.direct): until when the client may send the object, and the
+    # S3 multipart upload id while one is open. Null/blank for uploads through the server.
+    direct_valid_until = models.DateTimeField(null=True, blank=True)
+    direct_upload_id = models.CharField(max_length=1024, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

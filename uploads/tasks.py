@@ -4,7 +4,8 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
 from uploads.redelivery import BoundedTask, soft_limit_message
-from uploads.services.promotion import upload_give_up, upload_promote
+from uploads.services.direct import upload_finish
+from uploads.services.promotion import upload_give_up
 from uploads.services.queue import PROMOTE_TASK, enqueue_promotion
 from uploads.services.sweep import uploads_requeue, uploads_sweep
 
@@ -21,7 +22,7 @@ class PromotionTask(BoundedTask):
 @shared_task(base=PromotionTask, name=PROMOTE_TASK, acks_late=True, reject_on_worker_lost=True)
 def promote_upload_task(upload_id: int) -> str:
     try:
-        result = upload_promote(upload_id=upload_id)
+        result = upload_finish(upload_id=upload_id)  # a direct upload is finished, a server one promoted
     except SoftTimeLimitExceeded:
         return upload_give_up(upload_id=upload_id, message=soft_limit_message()).status
     if result.status == "retry":

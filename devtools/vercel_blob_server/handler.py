@@ -25,6 +25,14 @@ from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
+from devtools.vercel_blob_server.client_tokens import (
+    CLIENT_ROUTES,
+    CLIENT_TOKEN_PREFIX,
+    ClientToken,
+    issue_signed_token,
+    parse_client_token,
+    send_callback,
+)
 from devtools.vercel_blob_server.faults import FaultRule
 from devtools.vercel_blob_server.state import BLOB_HOST_SUFFIX, ServerState
 from devtools.vercel_blob_server.store import (
@@ -73,6 +81,22 @@ class BlobRequestHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._dispatch()
 
+    def do_OPTIONS(self) -> None:
+        """A browser's CORS preflight before a client upload (`upload()` in a page), answered as the service does."""
+        self.send_response(204)
+        self.send_header("Access-Control-Allow-Methods", "GET, HEAD, PUT, POST, DELETE, OPTIONS")
+        self.send_header("Access-Control-Allow-Headers", self.headers.get("Access-Control-Request-Headers") or "*")
+        self.send_header("Access-Control-Max-Age", "600")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def end_headers(self) -> None:
+        if self.headers.get("Origin"):
+            # Pages of any origin may upload with a client token and read the reply (the service allows it).
+            self.send_header("Access-Control-Allow-Origin", "*")
+            self.send_header("Access-Control-Expose-Headers", "*")
+        super().end_headers()
+
     def do_HEAD(self) -> None:
         self._dispatch()
 
@@ -89,6 +113,7 @@ class BlobRequestHandler(BaseHTTPRequestHandler):
         self._body_left: int | None = None
         self._chunked = False
         self._fault: FaultRule | None = None
+        self._client: ClientToken | None = None
         if self.state.refusing:
             # A kept-alive connection opened before refusal started: drop it like a dead server would.
             self.close_connection = True
@@ -275,6 +300,8 @@ class BlobRequestHandler(BaseHTTPRequestHandler):
             route = "delete"
         elif subpath == "/rename" and method == "POST":
             route = "rename"
+        elif subpath == "/signed-token" and method == "POST":
+            route = "signed-token"
         else:
             route = "api.unknown"
         handlers = {
@@ -287,23 +314,30 @@ class BlobRequestHandler(BaseHTTPRequestHandler):
             "mpu.create": self._api_mpu_create,
             "mpu.upload": self._api_mpu_upload,
             "mpu.complete": self._api_mpu_complete,
+            "signed-token": self._api_signed_token,
         }
 
         def handle() -> None:
-            self._authorize()
+            self._authorize(route)
             if route == "api.unknown":
                 raise bad_request(f"Unknown API route: {method} /api/blob{subpath}")
             handlers[route]()
 
         self._route(route, handle)
 
-    def _authorize(self) -> None:
+    def _authorize(self, route: str | None = None) -> None:
         header = self.headers.get("Authorization") or ""
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise BlobApiError(403, "forbidden", _FORBIDDEN)
-        if token.startswith("vercel_blob_client_"):
-            raise BlobApiError(403, "forbidden", "Client tokens are not supported by the local Vercel Blob server.")
+        token = token.strip()
+        if token.startswith(CLIENT_TOKEN_PREFIX):
+            if route not in CLIENT_ROUTES:
+                raise BlobApiError(
+                    403, "client_token_not_allowed", "This operation is not available when using a client token."
+                )
+            self._client = parse_client_token(token, rw_token=self.state.token, store_id=self.state.store_id)
+            return
         if not hmac.compare_digest(token.strip().encode(), self.state.token.encode()):
             raise BlobApiError(403, "forbidden", _FORBIDDEN)
 
@@ -334,6 +368,17 @@ class BlobRequestHandler(BaseHTTPRequestHandler):
                 raise bad_request("x-cache-control-max-age must not be negative.")
         else:
             max_age_value = None
+        if self._client is not None:
+            # A client token carries these options; the client SDK refuses to send them itself.
+            token = self._client.payload
+            max_age = token.get("cacheControlMaxAge")
+            return WriteOptions(
+                content_type=self.headers.get("x-content-type") or None,
+                add_random_suffix=bool(token.get("addRandomSuffix")),
+                allow_overwrite=bool(token.get("allowOverwrite")),
+                cache_max_age=int(max_age) if isinstance(max_age, int | float) else None,
+                if_match=token.get("ifMatch") or None,
+            )
         return WriteOptions(
             content_type=self.headers.get("x-content-type") or None,
             add_random_suffix=self._flag("x-add-random-suffix"),
@@ -341,6 +386,31 @@ class BlobRequestHandler(BaseHTTPRequestHandler):
             cache_max_age=max_age_value,
             if_match=self.headers.get("x-if-match") or None,
         )
+
+    def _check_client_upload(self, pathname: str, *, size: int | None) -> None:
+        """What a client token does not allow is refused before any byte is stored."""
+        if self._client is None:
+            return
+        self._client.check_pathname(pathname)
+        self._client.check_content_type(self.headers.get("x-content-type"), pathname)
+        self._client.check_size(size)
+
+    def _declared_length(self) -> int | None:
+        for name in ("x-content-length", "Content-Length"):
+            value = self.headers.get(name)
+            if value is not None and value.strip().isdigit():
+                return int(value)
+        return None
+
+    def _uploaded(self, record: BlobRecord) -> dict:
+        """The reply to a finished upload; a client token's callback is sent after it."""
+        result = self._put_result(record)
+        if self._client is not None:
+            if self._client.maximum_size is not None and record.size > self._client.maximum_size:
+                self.state.store.delete([record.pathname])
+                self._client.check_size(record.size)
+            send_callback(self._client, result, rw_token=self.state.token, log=self.state.callbacks)
+        return result
 
     def _check_access(self) -> None:
         access = self.headers.get("x-vercel-blob-access") or None
@@ -372,12 +442,17 @@ class BlobRequestHandler(BaseHTTPRequestHandler):
         self._check_access()
         pathname = check_pathname(self._param("pathname"))
         options = self._write_options()
-        if not self._has_length():
+        if not self._has_length() and not (self._client is not None and self._chunked):
             raise bad_request("Missing [x]-content-length header.")
+        self._check_client_upload(pathname, size=self._declared_length())
         self.state.store.check_write(pathname, options)
         incoming = self.state.store.receive(self._body())
+        maximum = self._client.maximum_size if self._client is not None else None
+        if maximum is not None and incoming.size > maximum:
+            self.state.store.discard(incoming)
+            self._client.check_size(incoming.size)
         record = self.state.store.commit(self.state.store.final_pathname(pathname, options), incoming, options)
-        self._send_json(200, self._put_result(record))
+        self._send_json(200, self._uploaded(record))
 
     def _api_copy(self) -> None:
         _source, record = self._copy_from_url()
@@ -458,9 +533,17 @@ class BlobRequestHandler(BaseHTTPRequestHandler):
         self.state.store.delete(pathnames, if_match=if_match)
         self._send_json(200, {})
 
+    def _api_signed_token(self) -> None:
+        """issueSignedToken: a delegation for presigned URLs (§7.10), signed with this store's token."""
+        body = self._json_body()
+        if not isinstance(body, dict):
+            raise bad_request("The body must be a JSON object.")
+        self._send_json(200, issue_signed_token(body, rw_token=self.state.token, store_id=self.state.store_id))
+
     def _api_mpu_create(self) -> None:
         self._check_access()
         pathname = check_pathname(self._param("pathname"))
+        self._check_client_upload(pathname, size=None)
         upload = self.state.store.mpu_create(pathname, self._write_options())
         self._send_json(200, {"uploadId": upload.upload_id, "key": upload.key})
 
@@ -472,6 +555,9 @@ class BlobRequestHandler(BaseHTTPRequestHandler):
         return upload_id, unquote(key)
 
     def _api_mpu_upload(self) -> None:
+        if self._client is not None:
+            self._client.check_pathname(self._param("pathname"))
+            self._client.check_size(self._declared_length())
         upload_id, key = self._mpu_ids()
         try:
             number = int(self.headers.get("x-mpu-part-number") or "")
@@ -489,6 +575,8 @@ class BlobRequestHandler(BaseHTTPRequestHandler):
         self._send_json(200, {"etag": etag})
 
     def _api_mpu_complete(self) -> None:
+        if self._client is not None:
+            self._client.check_pathname(self._param("pathname"))
         upload_id, key = self._mpu_ids()
         body = self._json_body()
         if not isinstance(body, list):
@@ -503,7 +591,7 @@ class BlobRequestHandler(BaseHTTPRequestHandler):
                 raise bad_request('Each part must be {"etag": <string>, "partNumber": <number>}.')
             parts.append((item["partNumber"], item["etag"]))
         record = self.state.store.mpu_complete(upload_id, key, parts, self._write_options())
-        self._send_json(200, self._put_result(record))
+        self._send_json(200, self._uploaded(record))
 
     # --- content ----------------------------------------------------------------------------
 

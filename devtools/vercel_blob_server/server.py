@@ -75,6 +75,7 @@ class VercelBlobServer:
         access: str = "public",
         data_dir: Path | str | None = None,
         url_base: str | None = None,
+        real_urls: bool = False,
     ) -> None:
         store_id_from_token(token)  # refuses a malformed token before anything starts
         if access not in ("public", "private"):
@@ -87,6 +88,10 @@ class VercelBlobServer:
         self.port = port
         self._url_base_override = url_base.rstrip("/") if url_base else None
         self.state = ServerState(token=token, access=access, store=BlobStore(Path(data_dir)))
+        if real_urls:
+            # Replies name https://<storeId>.<access>.blob.vercel-storage.com/<pathname>, as the service
+            # does; the server serves content for requests with that Host (clients must route it here).
+            self._url_base_override = f"https://{self.state.blob_host}"
         self._family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -165,8 +170,14 @@ class VercelBlobServer:
         """Zero the request counters and forget the request log, keeping blobs and faults."""
         self.state.reset_counts()
 
+    @property
+    def callbacks(self):
+        """The completion callbacks sent: (url, HTTP status or error), newest last."""
+        return self.state.callbacks
+
     def reset(self) -> None:
         """Forget blobs, faults and counters (between tests)."""
+        self.state.callbacks.clear()
         self.state.faults.clear()
         self.state.store.clear()
         self.state.reset_counts()

@@ -6,6 +6,7 @@ import threading
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
+from devtools.vercel_blob_server.client_tokens import CallbackLog
 from devtools.vercel_blob_server.faults import FaultPlan
 from devtools.vercel_blob_server.store import BlobStore
 
@@ -46,6 +47,7 @@ class ServerState:
     log: deque = field(default_factory=lambda: deque(maxlen=2000))
     lock: threading.Lock = field(default_factory=threading.Lock)
     refusing: bool = False
+    callbacks: CallbackLog = field(default_factory=CallbackLog)
 
     @property
     def store_id(self) -> str:

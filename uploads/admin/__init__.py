@@ -5,13 +5,15 @@ filter and retry, never add, edit or delete. The list keeps to columns that fit 
 """
 
 from django.contrib import admin, messages
+from django.shortcuts import render
 from django.template.defaultfilters import filesizeformat
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html
 
 from uploads import kinds
 from uploads.models import UploadTracking
 from uploads.services.uploads import upload_retry
+from uploads.views import upload_page_context
 
 
 @admin.register(UploadTracking)
@@ -36,6 +38,20 @@ class UploadTrackingAdmin(admin.ModelAdmin):
     list_select_related = ("owner", *kinds.by_target_field())
     date_hierarchy = "created_at"
     actions = ["retry_uploads"]
+
+    def get_urls(self):
+        # The upload page (direct uploads, many files) for staff, under the admin's login.
+        upload_files = path("upload-files/", self.admin_site.admin_view(self.upload_files), name="uploads_upload_files")
+        return [upload_files, *super().get_urls()]
+
+    def upload_files(self, request):
+        return render(
+            request, "uploads/upload.html", {**self.admin_site.each_context(request), **upload_page_context(request)}
+        )
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "upload_files_url": reverse("admin:uploads_upload_files")}
+        return super().changelist_view(request, extra_context)
 
     def has_add_permission(self, request):
         return False

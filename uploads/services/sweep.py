@@ -33,6 +33,7 @@ from storage_app.fallback import FallbackStorage
 from storage_app.orphans import orphans_sweep
 from uploads import kinds
 from uploads.models import UploadStatus, UploadTracking
+from uploads.services.direct import direct_sweep
 from uploads.services.queue import enqueue_promotion
 from uploads.services.temporary import temporary_root
 
@@ -42,6 +43,8 @@ logger = logging.getLogger(__name__)
 @dataclass
 class SweepReport:
     requeued: list[int] = field(default_factory=list)
+    direct_finished: list[int] = field(default_factory=list)
+    direct_expired: list[int] = field(default_factory=list)
     temporary_removed: list[str] = field(default_factory=list)
     objects_removed: list[str] = field(default_factory=list)
     deletions_retried: list[str] = field(default_factory=list)
@@ -85,6 +88,9 @@ def uploads_sweep(*, dry_run: bool = False, grace: int | None = None, stale_afte
     grace = settings.UPLOAD_SWEEP_GRACE if grace is None else grace
     storage = storage or default_storage
     report = SweepReport(dry_run=dry_run)
+    # Rows awaiting a direct upload first: an object that arrived without its callback is finished
+    # (so gets its location record) before the orphan walk below could take it for an orphan.
+    report.direct_finished, report.direct_expired = direct_sweep(grace=grace, dry_run=dry_run, storage=storage)
     report.requeued = uploads_requeue(stale_after=stale_after, dry_run=dry_run)
 
     _sweep_temporary(report, grace=grace, dry_run=dry_run)
@@ -96,7 +102,14 @@ def uploads_sweep(*, dry_run: bool = False, grace: int | None = None, stale_afte
     else:
         # Without location records nothing can tell an orphan from a file, nor is a delete owed.
         logger.warning("sweep: %r is not a FallbackStorage; stored objects are not swept", storage)
-    if report.requeued or report.temporary_removed or report.objects_removed or report.deletions_retried:
+    if (
+        report.requeued
+        or report.direct_finished
+        or report.direct_expired
+        or report.temporary_removed
+        or report.objects_removed
+        or report.deletions_retried
+    ):
         logger.info("sweep: %s", report.as_dict())
     if not dry_run:
         metrics.sweep_recorded({key: len(value) for key, value in report.as_dict().items() if isinstance(value, list)})
@@ -135,9 +148,9 @@ def _sweep_objects(report: SweepReport, storage: FallbackStorage, *, grace: int,
     # the second list, so its file is never taken for an orphan.
     in_flight = {
         str(pk)
-        for pk in UploadTracking.objects.filter(status__in=[UploadStatus.PENDING, UploadStatus.PROCESSING]).values_list(
-            "pk", flat=True
-        )
+        for pk in UploadTracking.objects.filter(
+            status__in=[UploadStatus.AWAITING_UPLOAD, UploadStatus.PENDING, UploadStatus.PROCESSING]
+        ).values_list("pk", flat=True)
     }
     referenced = {name for spec in owned for name in spec.stored_names() if name}
 

@@ -39,6 +39,7 @@ from storage_app.backends.base import StorageBackend
 from storage_app.backends.names import check_save_arguments, clean_name
 from storage_app.backends.vercel_blob import signing as vercel_blob_signing
 from storage_app.backends.vercel_blob.client import RetryPolicy, VercelBlobClient, WriteOptions
+from storage_app.backends.vercel_blob.client_uploads import blob_url_to_pathname
 from storage_app.backends.vercel_blob.errors import missing
 from storage_app.backends.vercel_blob.io import BlobReader, RangeReader, VercelBlobFile, open_upload_source
 from storage_app.exceptions import StorageFileExists, StorageServiceError
@@ -325,6 +326,11 @@ class VercelBlobStorage(StorageBackend, Storage):
             return self.client.head(pathname)
         except FileNotFoundError:
             raise missing(pathname) from None
+
+    def name_from_url(self, url: str) -> str | None:
+        """Also reads blob URLs of the real form https://<storeId>.<access>.blob.vercel-storage.com/<pathname>."""
+        pathname = blob_url_to_pathname(url, store_id=self.store_id, url_base=self.url_base)
+        return pathname if pathname is not None else super().name_from_url(url)
 
     def _content_url(self, pathname: str) -> str:
         if self.url_base is None:
