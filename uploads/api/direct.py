@@ -17,7 +17,7 @@ import json
 
 from django.conf import settings
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -46,11 +46,17 @@ def _refused(exc: UploadRejected) -> Response:
 def _moved(exc: DirectTargetMoved) -> Response:
     target = {"backend": exc.target.backend, "url": exc.target.url}
     message = f"Direct uploads go to {exc.target.backend} now; use {exc.target.url}."
+    # 409: the request is fine but conflicts with where uploads go now (the breakers moved the
+    # target); the body says where to go instead, so a client retries there at once.
     return Response(
-        {"error": {"code": "target_moved", "message": message}, "target": target},
-        status=status.HTTP_503_SERVICE_UNAVAILABLE,
-        headers={"Retry-After": "1"},
+        {"error": {"code": "target_moved", "message": message}, "target": target}, status=status.HTTP_409_CONFLICT
     )
+
+
+ERROR = OpenApiResponse(
+    response={"type": "object", "additionalProperties": True},
+    description="`error`: `code` and `message`; `target` too when uploads go elsewhere now (409).",
+)
 
 
 class DirectTargetApi(APIView):
@@ -75,7 +81,10 @@ class DirectVercelApi(APIView):
     # a token request must be authenticated (checked below).
     permission_classes = [AllowAny]
 
-    @extend_schema(responses={200: UploadOutputSerializer})
+    @extend_schema(
+        parameters=[OpenApiParameter("pathname", str, description="The pathname given to upload().")],
+        responses={200: UploadOutputSerializer, 401: ERROR, 404: ERROR},
+    )
     def get(self, request):
         # The upload row of a pathname given to `upload()` (upload() does not return the row's id).
         if not request.user or not request.user.is_authenticated:
@@ -89,7 +98,10 @@ class DirectVercelApi(APIView):
             return Response({"error": {"code": "not_found", "message": "No such upload."}}, status=404)
         return Response(UploadOutputSerializer(row).data)
 
-    @extend_schema(request={"application/json": {"type": "object"}}, responses={200: {"type": "object"}})
+    @extend_schema(
+        request={"application/json": {"type": "object"}},
+        responses={200: {"type": "object"}, 401: ERROR, 409: ERROR, 413: ERROR, 415: ERROR},
+    )
     def post(self, request):
         # `@vercel/blob/client` handleUpload: `blob.generate-client-token` or `blob.upload-completed`.
         raw = request.body
@@ -138,7 +150,9 @@ class DirectS3StartInputSerializer(serializers.Serializer):
 
 
 class DirectS3Api(APIView):
-    @extend_schema(request=DirectS3StartInputSerializer, responses={201: {"type": "object"}})
+    @extend_schema(
+        request=DirectS3StartInputSerializer, responses={201: {"type": "object"}, 409: ERROR, 413: ERROR, 415: ERROR}
+    )
     def post(self, request):
         # Start an S3 direct upload: a presigned PUT (`put`) or presigned multipart parts (`multipart`).
         data = DirectS3StartInputSerializer(data=request.data)
@@ -163,9 +177,16 @@ class DirectS3Api(APIView):
 
 
 class DirectS3CompleteApi(APIView):
-    @extend_schema(request={"application/json": {"type": "object"}}, responses={202: UploadOutputSerializer})
+    @extend_schema(
+        request={"application/json": {"type": "object"}},
+        responses={202: UploadOutputSerializer, 413: ERROR, 415: ERROR},
+    )
     def post(self, request, upload_id: int):
         # The object was sent: close the multipart upload (`parts`: [{part_number, etag}]) and finish the row.
+        if not isinstance(request.data, dict):
+            return Response(
+                {"error": {"code": "invalid_body", "message": "The body is not a JSON object."}}, status=400
+            )
         try:
             upload = direct_s3_complete(owner=request.user, upload_id=upload_id, parts=request.data.get("parts"))
         except UploadRejected as exc:

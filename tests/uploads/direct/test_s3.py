@@ -128,7 +128,7 @@ def test_the_target_follows_the_breakers(api, user, s3_peer, vercel_blob_setting
         "payload": {"pathname": pathname, "clientPayload": '{"kind":"image"}'},
     }
     moved = api.post("/api/uploads/direct/vercel", body, format="json")
-    assert moved.status_code == 503
+    assert moved.status_code == 409
     assert moved.json()["target"]["backend"] == "s3"
     s3_breaker = default_storage.backend("s3").breaker
     for _ in range(s3_breaker.fail_max):
@@ -136,6 +136,6 @@ def test_the_target_follows_the_breakers(api, user, s3_peer, vercel_blob_setting
             s3_breaker.call(unavailable)
     assert api.get("/api/uploads/direct/").json()["backend"] == "server"  # only local is left
     refused = start(api, filename="a.jpg", size=10, content_type="image/jpeg", kind="image")
-    assert refused.status_code == 503
+    assert refused.status_code == 409
     assert refused.json()["target"]["url"] == "/api/uploads/"
     assert not UploadTracking.objects.exists()
