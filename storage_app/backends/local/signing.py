@@ -8,42 +8,20 @@ with SECRET_KEY) over the alias, the name and the expiry, as the private Vercel 
 
 from __future__ import annotations
 
-import time
-from urllib.parse import urlencode
+from storage_app.backends.signed_urls import UrlSigner, seconds_left
 
-from django.core.exceptions import ImproperlyConfigured
-from django.urls import NoReverseMatch, reverse
-from django.utils.crypto import constant_time_compare, salted_hmac
-
-_SALT = "storage_app.backends.local.storage.signed-url"
 URL_NAME = "local_files:file"
 INCLUDE_LINE = 'path("files/", include("storage_app.backends.local.urls"))'
+# The salt is part of every URL already handed out: changing it would void them.
+_SIGNER = UrlSigner(
+    salt="storage_app.backends.local.storage.signed-url",
+    url_name=URL_NAME,
+    include_line=INCLUDE_LINE,
+    what="Local file URLs",
+)
 
+signature = _SIGNER.signature
+signed_url = _SIGNER.signed_url
+check = _SIGNER.check
 
-def signature(alias: str, name: str, expires: int) -> str:
-    # NUL cannot occur in a stored name (names.clean_name refuses it), so the fields cannot be shifted.
-    return salted_hmac(_SALT, f"{alias}\x00{name}\x00{expires}", algorithm="sha256").hexdigest()
-
-
-def signed_url(alias: str, name: str, ttl: int, *, now: float | None = None) -> str:
-    expires = int(now if now is not None else time.time()) + ttl
-    try:
-        path = reverse(URL_NAME, kwargs={"alias": alias, "name": name})
-    except NoReverseMatch:
-        raise ImproperlyConfigured(
-            f"Local file URLs need the signed-URL view routed: add {INCLUDE_LINE} to the URLconf"
-        ) from None
-    return f"{path}?{urlencode({'expires': expires, 'signature': signature(alias, name, expires)})}"
-
-
-def check(alias: str, name: str, expires: str | None, given: str | None, *, now: float | None = None) -> bool:
-    """True when `given` signs (alias, name, expires) and `expires` is still in the future."""
-    if not expires or not given or not expires.isdigit() or len(expires) > 12:
-        return False
-    if int(expires) < (now if now is not None else time.time()):
-        return False
-    return constant_time_compare(signature(alias, name, int(expires)), given)
-
-
-def seconds_left(expires: str, *, now: float | None = None) -> int:
-    return max(0, int(expires) - int(now if now is not None else time.time()))
+__all__ = ["INCLUDE_LINE", "URL_NAME", "check", "seconds_left", "signature", "signed_url"]

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_safe
 from storage_app.backends.base import storage_from_settings
 from storage_app.backends.local import signing
 from storage_app.backends.local.storage import LocalStorage
+from storage_app.responses import harden_file_response
 
 
 @require_safe
@@ -42,5 +43,4 @@ def local_file_view(request: HttpRequest, alias: str, name: str) -> HttpResponse
         content_type=mimetypes.guess_type(filename)[0] or "application/octet-stream",
     )
     response["Cache-Control"] = f"private, max-age={signing.seconds_left(expires)}"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return harden_file_response(response)  # attachment unless a safe image, nosniff, CSP sandbox

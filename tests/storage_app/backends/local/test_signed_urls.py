@@ -45,3 +45,15 @@ def test_a_forged_or_expired_link_is_refused(local):
 def test_a_missing_file_or_another_storage_is_404(local):
     assert Client().get(signing.signed_url("local", "nothing/here.txt", 60)).status_code == 404
     assert Client().get(signing.signed_url("temporary", "x.txt", 60)).status_code == 404
+
+
+def test_served_files_are_hardened_like_every_other_served_file(local):
+    """An HTML file is never rendered from the app's origin: attachment, nosniff, a sandboxing CSP."""
+    name = local.save("users/1/2/page.html", ContentFile(b"<script>alert(1)</script>"))
+    response = Client().get(local.url(name))
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith("attachment")
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Content-Security-Policy"] == "sandbox"
+    photo = local.save("inventory/1/2/photo.png", ContentFile(b"\x89PNG fake bytes"))
+    assert not Client().get(local.url(photo)).get("Content-Disposition", "").startswith("attachment")
